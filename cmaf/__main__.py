@@ -1,0 +1,3 @@
+from cmaf.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,45 @@
+"""The ``cmaf`` command line.
+
+Each sub-command lives beside the code it drives, in a module exposing ``register(subparsers)``
+that adds its parser and sets ``func`` (a callable taking the parsed namespace and returning an
+exit code). This file only lists those modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# One line per sub-command module, in the order ``cmaf --help`` lists them.
+COMMANDS = [
+    "cmaf.models.summary",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cmaf",
+        description="Cross-Modal Attention Fusion (Kumar et al. 2025), a runnable replication.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMANDS:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("cmaf: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
