@@ -1,0 +1,69 @@
+"""The one record type every dataset loader returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class DataError(ValueError):
+    """Bad input data: the message is one line naming the file, the reason and the fix."""
+
+
+@dataclass(frozen=True)
+class ClipRecord:
+    """One labelled audio-visual clip, whatever dataset it comes from.
+
+    Parameters
+    ----------
+    dataset
+        ``"ravdess"``, ``"crema-d"`` or ``"iemocap"``.
+    clip_id
+        Identifier unique within the dataset (the file stem for RAVDESS / CREMA-D, the utterance
+        id for IEMOCAP).
+    label
+        Canonical lower-case emotion name (``"neutral"``, ``"calm"``, ``"happy"``, ...).
+    speaker
+        Speaker identifier, prefixed by the dataset (``"ravdess-12"``, ``"crema-d-1001"``,
+        ``"iemocap-Ses01F"``): held-out-speaker splits group on it.
+    group
+        The unit a held-out protocol leaves out (the actor for RAVDESS and CREMA-D, the session for
+        IEMOCAP).
+    audio_path, video_path
+        The files to read; either may be ``None`` (audio-only or video-only variants).
+    start, end
+        Segment in seconds inside the media files, or ``None`` for the whole file (IEMOCAP cuts
+        utterances out of dialog-long videos).
+    meta
+        Provenance fields as strings (intensity, statement, repetition, sex, video side, ...).
+    """
+
+    dataset: str
+    clip_id: str
+    label: str
+    speaker: str
+    group: str
+    audio_path: Path | None = None
+    video_path: Path | None = None
+    start: float | None = None
+    end: float | None = None
+    meta: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One unusable input found while scanning or preparing: the file and why."""
+
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass
+class ScanResult:
+    """What a dataset loader found under a root: usable records and skipped files."""
+
+    records: list[ClipRecord] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
