@@ -101,11 +101,9 @@ def read_audio(
     if path.suffix.lower() in SOUNDFILE_EXTENSIONS:
         try:
             info = sf.info(str(path))
-            first = int(round((start or 0.0) * info.samplerate))
-            last = int(round(end * info.samplerate)) if end is not None else None
-            data, rate = sf.read(
-                str(path), start=first, stop=last, dtype="float32", always_2d=True
-            )
+            first = round((start or 0.0) * info.samplerate)
+            last = round(end * info.samplerate) if end is not None else None
+            data, rate = sf.read(str(path), start=first, stop=last, dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise DataError(f"{path}: cannot read audio ({exc})") from exc
         if data.shape[0] == 0:

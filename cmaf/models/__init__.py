@@ -1,0 +1,26 @@
+"""Model blocks of Cross-Modal Attention Fusion, one module per block."""
+
+from cmaf.models.attention import CrossModalAttention, align_time
+from cmaf.models.audio_encoder import AudioEncoder
+from cmaf.models.config import AudioEncoderConfig, CMAFConfig, VisualEncoderConfig
+from cmaf.models.model import CMAF, CMAFOutput
+from cmaf.models.pooling import ClassifierHead, FactorizedBilinearPooling
+from cmaf.models.tucker import TuckerFusion, tucker_fusion_reference
+from cmaf.models.visual_encoder import VisualEncoder, imagenet_checkpoint_path
+
+__all__ = [
+    "CMAF",
+    "AudioEncoder",
+    "AudioEncoderConfig",
+    "CMAFConfig",
+    "CMAFOutput",
+    "ClassifierHead",
+    "CrossModalAttention",
+    "FactorizedBilinearPooling",
+    "TuckerFusion",
+    "VisualEncoder",
+    "VisualEncoderConfig",
+    "align_time",
+    "imagenet_checkpoint_path",
+    "tucker_fusion_reference",
+]

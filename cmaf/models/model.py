@@ -1,0 +1,149 @@
+"""The complete Cross-Modal Attention Fusion network (Figures 2–3, Appendix A.4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from cmaf.models.attention import CrossModalAttention, align_time
+from cmaf.models.audio_encoder import AudioEncoder
+from cmaf.models.config import CMAFConfig
+from cmaf.models.pooling import ClassifierHead, FactorizedBilinearPooling
+from cmaf.models.tucker import TuckerFusion
+from cmaf.models.visual_encoder import VisualEncoder
+
+
+@dataclass
+class CMAFOutput:
+    """What a forward pass returns.
+
+    Attributes
+    ----------
+    logits
+        ``(N, num_classes)``.
+    attention
+        Per-head weights ``(N, heads, 60, 60)``: ``"audio_to_visual"`` (audio queries visual,
+        rows = audio steps) and ``"visual_to_audio"`` (visual queries audio). Empty unless asked.
+    stages
+        Every block's output, in order, when asked (for ``cmaf summary`` and the book).
+    """
+
+    logits: torch.Tensor
+    attention: dict[str, torch.Tensor] = field(default_factory=dict)
+    stages: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def attention_mean(self, direction: str) -> torch.Tensor:
+        """Head-averaged weights ``(N, 60, 60)`` for ``direction``."""
+        return self.attention[direction].mean(dim=1)
+
+
+class CMAF(nn.Module):
+    """Audio 2-D CNN + ResNet-18/Bi-GRU, cross-modal attention, Tucker fusion, FBP, classifier.
+
+    Data flow at the paper's dimensions (Appendix A.4)::
+
+        log-Mel (N,1,128,256) -> AudioEncoder -> (N,60,128) -> Linear -> (N,60,256)
+        frames (N,90,3,224,224) -> ResNet-18 -> (N,90,512) -> Bi-GRU -> (N,90,512)
+                                 -> Linear -> (N,90,256) -> interpolate -> (N,60,256)
+        audio queries visual  -> (N,60,256)   visual queries audio -> (N,60,256)
+        TuckerFusion -> core (N,30,128,128) -> FBP -> (N,512) -> dropout -> Linear -> (N,C)
+
+    Parameters
+    ----------
+    config
+        Dimensions; the default is the paper's network with an 8-class head.
+    """
+
+    def __init__(self, config: CMAFConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or CMAFConfig()
+        self.audio_encoder = AudioEncoder(config.audio)
+        self.visual_encoder = VisualEncoder(config.visual)
+        self.audio_projection = nn.Linear(config.audio.out_dim, config.latent_dim)
+        self.visual_projection = nn.Linear(config.visual.out_dim, config.latent_dim)
+        self.audio_attends_visual = CrossModalAttention(
+            config.latent_dim, config.attention_heads, config.attention_dropout
+        )
+        self.visual_attends_audio = CrossModalAttention(
+            config.latent_dim, config.attention_heads, config.attention_dropout
+        )
+        self.tucker = TuckerFusion(
+            config.time_steps, config.latent_dim, config.latent_dim, config.tucker_ranks
+        )
+        self.pooling = FactorizedBilinearPooling(
+            config.tucker_ranks, config.fbp_dim, config.fbp_factors, config.fbp_time_mixtures
+        )
+        self.classifier = ClassifierHead(config.fbp_dim, config.num_classes, config.dropout)
+
+    def forward(
+        self,
+        mel: torch.Tensor,
+        frames: torch.Tensor | None = None,
+        *,
+        frame_features: torch.Tensor | None = None,
+        return_attention: bool = False,
+        return_stages: bool = False,
+    ) -> CMAFOutput:
+        """Classify a batch.
+
+        Parameters
+        ----------
+        mel
+            Log-Mel spectrograms ``(N, 1, n_mels, mel_frames)``.
+        frames
+            ImageNet-normalised frames ``(N, T_image, 3, H, W)``.
+        frame_features
+            Precomputed ResNet-18 features ``(N, T_image, 512)`` instead of ``frames``.
+        return_attention, return_stages
+            Also return the attention maps / every block's output.
+        """
+        if mel.shape[0] != (frames if frames is not None else frame_features).shape[0]:
+            raise ValueError("mel and frames must hold the same number of clips")
+        stages: dict[str, torch.Tensor] = {}
+
+        def keep(name: str, value: torch.Tensor) -> torch.Tensor:
+            if return_stages:
+                stages[name] = value
+            return value
+
+        audio_seq = keep("audio_encoder", self.audio_encoder(mel))
+        if frames is not None:
+            frame_features = self.visual_encoder.frame_features(frames)
+        keep("visual_backbone", frame_features)
+        visual_seq = keep("visual_gru", self.visual_encoder(frame_features=frame_features))
+        audio_seq = keep("audio_projection", self.audio_projection(audio_seq))
+        visual_seq = keep("visual_projection", self.visual_projection(visual_seq))
+        visual_seq = keep("temporal_alignment", align_time(visual_seq, audio_seq.shape[1]))
+        audio_att, audio_weights = self.audio_attends_visual(audio_seq, visual_seq)
+        visual_att, visual_weights = self.visual_attends_audio(visual_seq, audio_seq)
+        keep("audio_attends_visual", audio_att)
+        keep("visual_attends_audio", visual_att)
+        core = keep("tucker_core", self.tucker(audio_att, visual_att))
+        fused = keep("fbp", self.pooling(core))
+        logits = keep("classifier", self.classifier(fused))
+        attention = {}
+        if return_attention:
+            attention = {"audio_to_visual": audio_weights, "visual_to_audio": visual_weights}
+        return CMAFOutput(logits=logits, attention=attention, stages=stages)
+
+    def block_parameters(self) -> dict[str, int]:
+        """Parameter count of each block, in data-flow order."""
+        blocks = {
+            "audio_encoder": self.audio_encoder,
+            "visual_backbone": self.visual_encoder.backbone,
+            "visual_gru": self.visual_encoder.gru,
+            "audio_projection": self.audio_projection,
+            "visual_projection": self.visual_projection,
+            "temporal_alignment": None,
+            "audio_attends_visual": self.audio_attends_visual,
+            "visual_attends_audio": self.visual_attends_audio,
+            "tucker_core": self.tucker,
+            "fbp": self.pooling,
+            "classifier": self.classifier,
+        }
+        return {
+            name: 0 if module is None else sum(p.numel() for p in module.parameters())
+            for name, module in blocks.items()
+        }

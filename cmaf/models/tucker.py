@@ -1,0 +1,146 @@
+"""Tucker-decomposition fusion of time-aligned audio and visual sequences (Appendix B).
+
+Algorithm A1 builds, per sample, the third-order tensor of per-time-step outer products
+``X[n, t, :, :] = a_{n,t} ⊗ v_{n,t}`` (N × T × D_a × D_v; 60 × 256 × 256 = 3.9 M values per
+sample at the paper's sizes). Algorithm A2 projects it with learnable factor matrices along the
+time, audio and visual modes (mode-2, -3 and -4 products with ``A_T^T``, ``A_a^T``, ``A_v^T``,
+Eq. A5) to the core ``G`` (N × K_t × K_a × K_v).
+
+Because every slice of ``X`` is rank one, the core factorises exactly::
+
+    G[n, k, i, j] = Σ_t A_T[t, k] · (a_{n,t} A_a)[i] · (v_{n,t} A_v)[j]
+
+so :class:`TuckerFusion` projects each sequence first and contracts over time, never building
+``X``: about 34 M multiply-accumulates per sample instead of about 499 M, and no 4-D tensor of
+the input modes in memory. :func:`tucker_fusion_reference` keeps the literal A1 + A2 for tests
+and benchmarks.
+
+The paper's Eq. A5 also defines a factor ``A_N`` over the *batch* mode (K_N ≤ N). It is not
+implemented: compressing across the batch would make each sample's representation depend on
+which other samples share its batch, so predictions would change with batch size and
+composition and test samples would leak into each other. Each sample is fused on its own, as in
+TFN, MUTAN and BLOCK (which the paper cites for exactly this per-sample fusion).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def _check_pair(audio_seq: torch.Tensor, visual_seq: torch.Tensor) -> None:
+    if audio_seq.dim() != 3 or visual_seq.dim() != 3:
+        raise ValueError(
+            "Tucker fusion expects audio_seq (N, T, D_a) and visual_seq (N, T, D_v), got "
+            f"{tuple(audio_seq.shape)} and {tuple(visual_seq.shape)}"
+        )
+    if audio_seq.shape[:2] != visual_seq.shape[:2]:
+        raise ValueError(
+            "audio_seq and visual_seq must share batch and time (align the visual sequence "
+            f"first), got {tuple(audio_seq.shape)} and {tuple(visual_seq.shape)}"
+        )
+
+
+def tucker_fusion_reference(
+    audio_seq: torch.Tensor,
+    visual_seq: torch.Tensor,
+    factor_time: torch.Tensor,
+    factor_audio: torch.Tensor,
+    factor_visual: torch.Tensor,
+) -> torch.Tensor:
+    """Algorithms A1 + A2 done literally: build ``X``, then three n-mode products.
+
+    Parameters
+    ----------
+    audio_seq, visual_seq
+        Attention-weighted sequences ``(N, T, D_a)`` and ``(N, T, D_v)``.
+    factor_time, factor_audio, factor_visual
+        ``A_T`` (T × K_t), ``A_a`` (D_a × K_a), ``A_v`` (D_v × K_v).
+
+    Returns
+    -------
+    torch.Tensor
+        The core ``G`` of shape ``(N, K_t, K_a, K_v)``.
+    """
+    _check_pair(audio_seq, visual_seq)
+    # Algorithm A1: X[n, t] = a_{n,t} v_{n,t}^T, every sample and time step (N × T × D_a × D_v).
+    x = audio_seq.unsqueeze(-1) * visual_seq.unsqueeze(-2)
+    # Algorithm A2, step 2a: mode-2 (temporal) product with A_T^T -> N × K_t × D_a × D_v.
+    x1 = torch.einsum("ntav,tk->nkav", x, factor_time)
+    # Step 2b: mode-3 (audio) product with A_a^T -> N × K_t × K_a × D_v.
+    x2 = torch.einsum("nkav,ai->nkiv", x1, factor_audio)
+    # Step 2c: mode-4 (visual) product with A_v^T -> N × K_t × K_a × K_v.
+    return torch.einsum("nkiv,vj->nkij", x2, factor_visual)
+
+
+class TuckerFusion(nn.Module):
+    """Learnable Tucker fusion layer, equal to Algorithms A1 + A2 without materialising ``X``.
+
+    Parameters
+    ----------
+    time_steps
+        ``T_common`` (60).
+    audio_dim, visual_dim
+        ``D_audio_per_timestep`` and ``D_image_per_frame`` after projection (256 each).
+    ranks
+        ``(K_time, K_audio, K_image)``, each at most the size of its mode (30, 128, 128).
+
+    Attributes
+    ----------
+    factor_time, factor_audio, factor_visual
+        ``A_T`` (T × K_t), ``A_a`` (D_a × K_a), ``A_v`` (D_v × K_v), trained end to end.
+    """
+
+    def __init__(
+        self,
+        time_steps: int = 60,
+        audio_dim: int = 256,
+        visual_dim: int = 256,
+        ranks: tuple[int, int, int] = (30, 128, 128),
+    ) -> None:
+        super().__init__()
+        if len(ranks) != 3:
+            raise ValueError(f"TuckerFusion needs three ranks (time, audio, visual), got {ranks}")
+        for name, rank, size in zip(
+            ("time", "audio", "visual"), ranks, (time_steps, audio_dim, visual_dim), strict=True
+        ):
+            if size < 1 or not 1 <= rank <= size:
+                raise ValueError(
+                    f"TuckerFusion: {name} rank {rank} must lie in 1..{size} (the {name} mode size)"
+                )
+        self.time_steps, self.audio_dim, self.visual_dim = time_steps, audio_dim, visual_dim
+        self.ranks = tuple(ranks)
+        self.factor_time = nn.Parameter(torch.empty(time_steps, ranks[0]))
+        self.factor_audio = nn.Parameter(torch.empty(audio_dim, ranks[1]))
+        self.factor_visual = nn.Parameter(torch.empty(visual_dim, ranks[2]))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # Variance 1/fan-in per factor keeps the core at unit scale for unit-scale inputs.
+        for factor in (self.factor_time, self.factor_audio, self.factor_visual):
+            nn.init.normal_(factor, std=1.0 / math.sqrt(factor.shape[0]))
+
+    def forward(self, audio_seq: torch.Tensor, visual_seq: torch.Tensor) -> torch.Tensor:
+        """Fuse ``(N, T, D_a)`` and ``(N, T, D_v)`` into the core ``(N, K_t, K_a, K_v)``."""
+        _check_pair(audio_seq, visual_seq)
+        expected = (self.time_steps, self.audio_dim)
+        if tuple(audio_seq.shape[1:]) != expected or visual_seq.shape[2] != self.visual_dim:
+            raise ValueError(
+                f"TuckerFusion built for T={self.time_steps}, D_a={self.audio_dim}, "
+                f"D_v={self.visual_dim}; got audio {tuple(audio_seq.shape)}, visual "
+                f"{tuple(visual_seq.shape)}"
+            )
+        audio_proj = audio_seq @ self.factor_audio  # (N, T, K_a)
+        visual_proj = visual_seq @ self.factor_visual  # (N, T, K_v)
+        # Weight each time step by A_T[t, k]: (N, K_t, K_a, T), then contract time with the
+        # visual projection in one batched matmul -> (N, K_t, K_a, K_v).
+        weighted = audio_proj.transpose(1, 2).unsqueeze(1) * self.factor_time.t()[None, :, None, :]
+        return weighted @ visual_proj.unsqueeze(1)
+
+    def extra_repr(self) -> str:
+        return (
+            f"time_steps={self.time_steps}, audio_dim={self.audio_dim}, "
+            f"visual_dim={self.visual_dim}, ranks={self.ranks}"
+        )
