@@ -1,0 +1,502 @@
+"""The preprocessing cache: one ``.npz`` per clip, written once, safe to interrupt.
+
+Layout (``HASH`` is :meth:`PreprocessConfig.config_hash`, so caches of different settings never
+mix)::
+
+    CACHE_ROOT/HASH/config.json          the full PreprocessConfig
+    CACHE_ROOT/HASH/items/CLIP_ID.npz    mel float32 (n_mels, mel_frames), frames uint8 (T, S, S, 3)
+    CACHE_ROOT/HASH/items/CLIP_ID.json   sha256 and size of the .npz (saves re-hashing on re-runs)
+    CACHE_ROOT/HASH/manifest.csv         one row per usable clip, sorted by clip_id
+    CACHE_ROOT/HASH/problems.txt         one "path: reason" line per skipped file, sorted
+
+Guarantees
+----------
+* Every file is written to a temporary name in its final directory, fsynced and renamed with
+  :func:`os.replace`, so a crash or ``kill -9`` leaves either the whole item or none of it.
+* Items already present are not recomputed: a second :func:`prepare` does no work
+  (``PrepareResult.n_processed == 0``).
+* Item files are byte-deterministic (fixed zip timestamps, single-threaded torch), and the
+  manifest holds no timestamps and is sorted, so an interrupted-then-resumed run writes a manifest
+  byte-identical to an uninterrupted one.
+* The dataset root is only read.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import multiprocessing as mp
+import os
+import re
+import sys
+import zipfile
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+
+from cmaf.data.preprocessing import PreprocessConfig, check_dependencies, preprocess
+from cmaf.data.records import ClipRecord, DataError, Problem
+
+MANIFEST = "manifest.csv"
+PROBLEMS = "problems.txt"
+CONFIG = "config.json"
+ITEMS = "items"
+
+#: Manifest columns before the (sorted) meta fields, and after them.
+BASE_COLUMNS = (
+    "clip_id",
+    "dataset",
+    "label",
+    "label_index",
+    "speaker",
+    "group",
+    "start",
+    "end",
+    "audio_path",
+    "video_path",
+)
+TAIL_COLUMNS = ("item", "sha256", "bytes")
+
+# A fixed zip timestamp makes item files byte-identical between runs (zip's epoch, 1980).
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_TMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp$")
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    """A cached item on disk: its clip, content hash and size."""
+
+    clip_id: str
+    sha256: str
+    bytes: int
+
+
+@dataclass
+class PrepareResult:
+    """What :func:`prepare` did.
+
+    Attributes
+    ----------
+    cache_dir
+        ``cache_root / config_hash``: what :class:`cmaf.data.dataset.CachedClips` reads.
+    n_records
+        Clips asked for.
+    n_processed
+        Items computed and written by this call (0 on a re-run over a complete cache).
+    n_cached
+        Items found already present and reused.
+    problems
+        Skipped files (scan problems passed in, plus clips whose media failed), sorted.
+    n_failed
+        Clips skipped because their media failed in this call.
+    total_bytes
+        Size of all usable item files.
+    """
+
+    cache_dir: Path
+    n_records: int = 0
+    n_processed: int = 0
+    n_cached: int = 0
+    n_failed: int = 0
+    total_bytes: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def n_usable(self) -> int:
+        """Clips present in the manifest."""
+        return self.n_processed + self.n_cached
+
+    @property
+    def bytes_per_clip(self) -> float:
+        return self.total_bytes / self.n_usable if self.n_usable else 0.0
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.cache_dir / MANIFEST
+
+    @property
+    def problems_path(self) -> Path:
+        return self.cache_dir / PROBLEMS
+
+
+# ------------------------------------------------------------------------------ file writing
+
+
+def item_name(clip_id: str) -> str:
+    """File stem for a clip id (anything outside ``[A-Za-z0-9._-]`` becomes ``_``)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", clip_id)
+
+
+def cache_dir_for(cache_root: str | Path, cfg: PreprocessConfig) -> Path:
+    """``cache_root / cfg.config_hash()``."""
+    return Path(cache_root) / cfg.config_hash()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # some filesystems do not allow opening directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_atomically(path: Path, write, durable: bool = True) -> None:
+    """Call ``write(fh)`` on a temporary file beside ``path``, fsync it, rename it to ``path``.
+
+    Readers see the old file or the new one, never a part; a killed writer leaves only a
+    ``.NAME.PID.tmp`` file, which the next :func:`prepare` removes. ``durable=False`` skips the
+    fsyncs (still atomic against a killed process, not against a power cut) for files that can
+    be rebuilt, such as the hash sidecars.
+    """
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if durable:
+        _fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`_write_atomically`)."""
+    _write_atomically(path, lambda fh: fh.write(data), durable)
+
+
+def write_npz(fh, arrays: dict[str, np.ndarray]) -> None:
+    """Write an uncompressed ``.npz`` (what :func:`numpy.load` reads) with deterministic bytes.
+
+    :func:`numpy.savez` stamps each member with the current time; fixed timestamps make the
+    file, and so its sha256, depend on the arrays only. Uncompressed because decoded video
+    barely compresses and zlib would cost more than the decoding itself. Arrays stream straight
+    into ``fh`` (no in-memory copy of the archive).
+    """
+    with zipfile.ZipFile(fh, mode="w", compression=zipfile.ZIP_STORED) as archive:
+        for name in sorted(arrays):
+            array = np.ascontiguousarray(arrays[name])
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            info.file_size = array.nbytes + 128  # an upper bound: zipfile picks zip64 from it
+            with archive.open(info, "w") as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """The bytes :func:`write_npz` writes, in memory."""
+    buffer = io.BytesIO()
+    write_npz(buffer, arrays)
+    return buffer.getvalue()
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_sidecar(items_dir: Path, info: ItemInfo) -> None:
+    sidecar = {"bytes": info.bytes, "clip_id": info.clip_id, "sha256": info.sha256}
+    # Not fsynced: a sidecar lost in a power cut is rebuilt by hashing the item again.
+    path = items_dir / f"{item_name(info.clip_id)}.json"
+    atomic_write_bytes(path, json.dumps(sidecar).encode(), durable=False)
+
+
+def write_item(items_dir: Path, clip_id: str, arrays: dict[str, np.ndarray]) -> ItemInfo:
+    """Atomically write one clip's arrays and its sidecar; returns hash and size."""
+    path = items_dir / f"{item_name(clip_id)}.npz"
+    _write_atomically(path, lambda fh: write_npz(fh, arrays))
+    # Hashing the file just written reads it back from the page cache (cheap) and covers
+    # exactly the bytes a reader gets.
+    info = ItemInfo(clip_id, _sha256_file(path), path.stat().st_size)
+    # The sidecar only saves re-hashing; written after the item, so a kill in between leaves
+    # an item without sidecar, which :func:`_existing_info` hashes again.
+    _write_sidecar(items_dir, info)
+    return info
+
+
+def _existing_info(items_dir: Path, clip_id: str) -> ItemInfo | None:
+    """Hash and size of an item already on disk, or ``None`` if it is not there."""
+    stem = item_name(clip_id)
+    path = items_dir / f"{stem}.npz"
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    try:
+        side = json.loads((items_dir / f"{stem}.json").read_text())
+        if side.get("bytes") == size and side.get("clip_id") == clip_id:
+            return ItemInfo(clip_id, side["sha256"], size)
+    except (OSError, ValueError):
+        pass
+    info = ItemInfo(clip_id, _sha256_file(path), size)
+    _write_sidecar(items_dir, info)
+    return info
+
+
+def _remove_stale_temporaries(directory: Path) -> None:
+    """Delete temporary files left by killed runs (their writer process no longer exists)."""
+    for path in directory.glob(".*.tmp"):
+        match = _TMP.match(path.name)
+        if not match:
+            continue
+        pid = int(match["pid"])
+        try:
+            os.kill(pid, 0)
+            alive = pid != os.getpid()  # our own pid cannot be writing yet
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:  # exists, owned by someone else
+            alive = True
+        if not alive:
+            path.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------------------ workers
+
+
+def _problem_from(record: ClipRecord, exc: BaseException) -> Problem:
+    """Split a ``"path: reason"`` error message into a :class:`Problem`."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    candidates = [p for p in (record.audio_path, record.video_path) if p is not None]
+    for path in candidates:
+        prefix = f"{path}: "
+        if message.startswith(prefix):
+            return Problem(Path(path), message[len(prefix) :])
+    path = record.video_path or record.audio_path or Path(record.clip_id)
+    if not isinstance(exc, DataError):
+        message = f"{exc.__class__.__name__}: {message}"
+    return Problem(Path(path), message)
+
+
+def _process_one(
+    record: ClipRecord, cfg: PreprocessConfig, items_dir: Path
+) -> tuple[str, ItemInfo | None, Problem | None]:
+    """Preprocess and write one clip; media failures come back as a Problem, not an exception."""
+    try:
+        arrays = preprocess(record, cfg)
+    except (DataError, OSError, RuntimeError, ValueError, av.error.FFmpegError) as exc:
+        return record.clip_id, None, _problem_from(record, exc)
+    return record.clip_id, write_item(items_dir, record.clip_id, arrays), None
+
+
+def _init_worker() -> None:
+    import torch
+
+    # Two workers on two cores: more threads per worker would only oversubscribe them.
+    torch.set_num_threads(1)
+
+
+def _executor(workers: int) -> ProcessPoolExecutor:
+    # forkserver: children fork from a clean server that has imported torch once, so they start
+    # fast and never inherit a parent's OpenMP state (plain fork after torch use can deadlock).
+    try:
+        ctx = mp.get_context("forkserver")
+        # torchaudio is imported lazily by preprocessing; preloading it here spares each worker
+        # that import on its first clip.
+        ctx.set_forkserver_preload(
+            ["cmaf.data.cache", "torchaudio.functional", "torchaudio.transforms"]
+        )
+    except ValueError:  # platforms without forkserver
+        ctx = mp.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
+
+
+# ------------------------------------------------------------------------------ manifest
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def manifest_columns(records: Sequence[ClipRecord]) -> list[str]:
+    """Column names: the base fields, every meta key of ``records`` (sorted), the item fields."""
+    taken = set(BASE_COLUMNS) | set(TAIL_COLUMNS)
+    meta = sorted({key for r in records for key in r.meta})
+    return [*BASE_COLUMNS, *(k if k not in taken else f"meta_{k}" for k in meta), *TAIL_COLUMNS]
+
+
+def manifest_bytes(
+    records: Sequence[ClipRecord], infos: dict[str, ItemInfo], classes: Sequence[str]
+) -> bytes:
+    """The manifest CSV for the records that have an item, sorted by clip_id."""
+    columns = manifest_columns(records)
+    taken = set(BASE_COLUMNS) | set(TAIL_COLUMNS)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for record in sorted(records, key=lambda r: r.clip_id):
+        info = infos.get(record.clip_id)
+        if info is None:
+            continue
+        row = {
+            "clip_id": record.clip_id,
+            "dataset": record.dataset,
+            "label": record.label,
+            "label_index": classes.index(record.label),
+            "speaker": record.speaker,
+            "group": record.group,
+            "start": record.start,
+            "end": record.end,
+            "audio_path": record.audio_path,
+            "video_path": record.video_path,
+            "item": f"{ITEMS}/{item_name(record.clip_id)}.npz",
+            "sha256": info.sha256,
+            "bytes": info.bytes,
+        }
+        for key, value in record.meta.items():
+            row[key if key not in taken else f"meta_{key}"] = value
+        writer.writerow([_fmt(row.get(c)) for c in columns])
+    return buffer.getvalue().encode()
+
+
+# ------------------------------------------------------------------------------ prepare
+
+
+def prepare(
+    records: Iterable[ClipRecord],
+    cache_root: str | Path,
+    cfg: PreprocessConfig,
+    workers: int = 2,
+    progress: bool = True,
+    classes: Sequence[str] | None = None,
+    scan_problems: Iterable[Problem] = (),
+) -> PrepareResult:
+    """Preprocess every record into the cache (skipping items already there).
+
+    Parameters
+    ----------
+    records
+        Clips to cache (from :func:`cmaf.data.registry.scan_dataset`); clip ids must be unique.
+    cache_root
+        Parent of the per-config cache directories.
+    cfg
+        Preprocessing settings; their hash names the cache directory.
+    workers
+        Worker processes; ``0`` or ``1`` works in this process.
+    progress
+        Show a tqdm bar and a closing summary line on stderr.
+    classes
+        Label order for ``label_index`` (``cmaf.data.registry.classes_for``); ``None`` sorts
+        the labels present.
+    scan_problems
+        Problems the loader already found; they go into ``problems.txt`` too.
+
+    Returns
+    -------
+    PrepareResult
+        Counts, problems and sizes. Media failures never raise: each prints one ``path: reason``
+        line on stderr and is listed in ``problems.txt``.
+
+    Raises
+    ------
+    ValueError
+        Duplicate clip ids or labels outside ``classes``.
+    DataError
+        ``cfg`` needs a missing optional package (OpenCV for ``face_crop``).
+
+    Notes
+    -----
+    With ``workers > 1`` the worker processes start by forkserver (spawn elsewhere), so a script
+    calling this must guard its entry point with ``if __name__ == "__main__":``.
+    """
+    from tqdm import tqdm
+
+    check_dependencies(cfg)
+    records = list(records)
+    ids = [r.clip_id for r in records]
+    if len(set(ids)) != len(ids):
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(f"duplicate clip ids: {', '.join(dupes[:5])}")
+    if len({item_name(i) for i in ids}) != len(ids):
+        raise ValueError("clip ids collide once made file-name safe")
+    classes = list(classes) if classes is not None else sorted({r.label for r in records})
+    unknown = sorted({r.label for r in records} - set(classes))
+    if unknown:
+        raise ValueError(f"labels {unknown} are not in the class list {classes}")
+
+    cache_dir = cache_dir_for(cache_root, cfg)
+    items_dir = cache_dir / ITEMS
+    items_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(items_dir)
+    _remove_stale_temporaries(cache_dir)
+    config_text = cfg.to_json().encode()
+    config_path = cache_dir / CONFIG
+    if not config_path.exists() or config_path.read_bytes() != config_text:
+        atomic_write_bytes(config_path, config_text)
+
+    result = PrepareResult(cache_dir=cache_dir, n_records=len(records))
+    infos: dict[str, ItemInfo] = {}
+    todo: list[ClipRecord] = []
+    for record in records:
+        info = _existing_info(items_dir, record.clip_id)
+        if info is None:
+            todo.append(record)
+        else:
+            infos[record.clip_id] = info
+    result.n_cached = len(infos)
+    failures: list[Problem] = []
+
+    def collect(clip_id: str, info: ItemInfo | None, problem: Problem | None) -> None:
+        if info is not None:
+            infos[clip_id] = info
+            result.n_processed += 1
+        else:
+            failures.append(problem)
+            bar.write(str(problem), file=sys.stderr)
+
+    bar = tqdm(total=len(todo), disable=not progress, unit="clip", desc="prepare", file=sys.stderr)
+    try:
+        if workers <= 1 or len(todo) <= 1:
+            for record in todo:
+                collect(*_process_one(record, cfg, items_dir))
+                bar.update()
+        else:
+            with _executor(min(workers, len(todo))) as pool:
+                futures = [pool.submit(_process_one, r, cfg, items_dir) for r in todo]
+                try:
+                    for future in as_completed(futures):
+                        collect(*future.result())
+                        bar.update()
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    raise
+    finally:
+        bar.close()
+
+    result.n_failed = len(failures)
+    result.problems = sorted({*scan_problems, *failures}, key=lambda p: (str(p.path), p.reason))
+    result.total_bytes = sum(i.bytes for i in infos.values())
+    atomic_write_bytes(cache_dir / MANIFEST, manifest_bytes(records, infos, classes))
+    problems_text = "".join(f"{p}\n" for p in result.problems)
+    atomic_write_bytes(cache_dir / PROBLEMS, problems_text.encode())
+    if progress:
+        print(
+            f"prepare: {result.n_usable} clips cached ({result.n_processed} new, "
+            f"{result.n_cached} already there), {len(result.problems)} problems, "
+            f"{result.bytes_per_clip / 1e6:.2f} MB per clip in {cache_dir}",
+            file=sys.stderr,
+        )
+    return result

@@ -1,0 +1,124 @@
+"""A torch Dataset over a preprocessing cache (see :mod:`cmaf.data.cache`)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from cmaf.data.augment import AugmentConfig, augment_frames, augment_mel
+from cmaf.data.cache import MANIFEST
+from cmaf.data.preprocessing import IMAGENET_MEAN, IMAGENET_STD
+
+
+def resolve_cache_dir(cache_dir: str | Path) -> Path:
+    """The directory holding ``manifest.csv``.
+
+    ``cache_dir`` may be that directory or the cache root above it when the root holds exactly
+    one prepared configuration.
+    """
+    cache_dir = Path(cache_dir)
+    if (cache_dir / MANIFEST).is_file():
+        return cache_dir
+    found = sorted(p.parent for p in cache_dir.glob(f"*/{MANIFEST}"))
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise FileNotFoundError(f"{cache_dir}: no {MANIFEST} (run `cmaf prepare` first)")
+    raise FileNotFoundError(
+        f"{cache_dir}: holds {len(found)} prepared configurations; pass one of "
+        + ", ".join(str(p) for p in found)
+    )
+
+
+def load_manifest(cache_dir: str | Path) -> list[dict[str, str]]:
+    """Rows of ``manifest.csv`` (one dict of strings per usable clip, sorted by clip_id)."""
+    path = resolve_cache_dir(cache_dir) / MANIFEST
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def normalize_frames(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """``uint8 (T, H, W, 3)`` RGB → ``float32 (T, 3, H, W)`` ImageNet-normalised."""
+    tensor = torch.as_tensor(np.asarray(frames)).permute(0, 3, 1, 2).float().div_(255.0)
+    return _standardize(tensor)
+
+
+def _standardize(frames01: torch.Tensor) -> torch.Tensor:
+    mean = torch.tensor(IMAGENET_MEAN, dtype=frames01.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=frames01.dtype).view(1, 3, 1, 1)
+    return (frames01 - mean) / std
+
+
+class CachedClips(Dataset):
+    """Clips of one prepared cache, as model-ready tensors.
+
+    Parameters
+    ----------
+    cache_dir
+        The prepared directory (``CACHE_ROOT/HASH``) or a root holding exactly one.
+    split_ids
+        Clip ids to keep (in the manifest's order); ``None`` keeps every clip.
+    train
+        Apply augmentation (``augment``, or the default :class:`AugmentConfig` when ``None``).
+        With ``train=False`` nothing random ever happens.
+    augment
+        Augmentation settings for ``train=True``.
+
+    Each item is a dict: ``mel`` ``float32 (1, n_mels, mel_frames)`` (audio caches),
+    ``frames`` ``float32 (T, 3, S, S)`` ImageNet-normalised (video caches), ``label`` ``int``
+    (the manifest's ``label_index``) and ``clip_id``.
+    """
+
+    def __init__(
+        self,
+        cache_dir: str | Path,
+        split_ids: Iterable[str] | None = None,
+        train: bool = False,
+        augment: AugmentConfig | None = None,
+    ) -> None:
+        self.cache_dir = resolve_cache_dir(cache_dir)
+        rows = load_manifest(self.cache_dir)
+        if split_ids is not None:
+            wanted = set(split_ids)
+            missing = wanted - {r["clip_id"] for r in rows}
+            if missing:
+                raise KeyError(
+                    f"{len(missing)} clip ids are not in {self.cache_dir / MANIFEST}, "
+                    f"e.g. {sorted(missing)[0]!r}"
+                )
+            rows = [r for r in rows if r["clip_id"] in wanted]
+        self.rows = rows
+        self.train = train
+        self.augment = (augment or AugmentConfig()) if train else None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def labels(self) -> list[int]:
+        """``label_index`` of every clip, in dataset order."""
+        return [int(r["label_index"]) for r in self.rows]
+
+    def __getitem__(self, index: int) -> dict[str, object]:
+        row = self.rows[index]
+        with np.load(self.cache_dir / row["item"]) as item:
+            arrays = {name: item[name] for name in item.files}
+        out: dict[str, object] = {}
+        if "mel" in arrays:
+            mel = torch.from_numpy(arrays["mel"].astype(np.float32, copy=False))[None]
+            if self.augment is not None:
+                mel = augment_mel(mel, self.augment)
+            out["mel"] = mel
+        if "frames" in arrays:
+            frames = torch.from_numpy(arrays["frames"]).permute(0, 3, 1, 2).float().div_(255.0)
+            if self.augment is not None:
+                frames = augment_frames(frames, self.augment)
+            out["frames"] = _standardize(frames)
+        out["label"] = int(row["label_index"])
+        out["clip_id"] = row["clip_id"]
+        return out

@@ -1,0 +1,618 @@
+"""Turning one :class:`~cmaf.data.records.ClipRecord` into model inputs (paper Appendix A.1–A.4).
+
+Audio (A.1): mono, resampled to 16 kHz, a 3 s window (48 000 samples), a 128-band log-Mel
+spectrogram with a 25 ms window, 256 frames. Video (A.2): 90 RGB frames of 224 × 224 sampled
+over the *same* 3 s window, so the two modalities describe the same stretch of time (the
+paper's "temporal alignment of audio and video segments", Table A1).
+
+The cache keeps frames as ``uint8``; ImageNet normalisation is applied when a clip is loaded
+(:mod:`cmaf.data.dataset`), which keeps the cache four times smaller than ``float32`` frames.
+
+The 3 s window
+--------------
+A clip of duration ``D`` is read from ``w0 = max(0, (D - 3) / 2)`` to ``w0 + 3``: longer clips
+are **centre-cropped** (RAVDESS clips last 3.5–4.5 s with the sentence in the middle), shorter
+ones are **zero-padded at the end** (audio) and **edge-padded** with their last frame (video;
+a black frame would become a large negative input after normalisation).
+``D`` is the audio duration whenever audio is read, else the video duration, so both
+modalities always use one window.
+
+Frame sampling
+--------------
+Frame ``k`` of ``num_frames`` is the picture on screen at the centre of the ``k``-th equal slice
+of the window (the last decoded frame whose timestamp is not after that instant), so 90 frames
+over 3 s of 29.97 fps RAVDESS are one per source frame. Only the frames kept are converted from
+the source resolution (:func:`decode_at_instants`), the costly step for 720p sources.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import json
+import math
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+
+from cmaf.data.media import probe, read_audio
+from cmaf.data.records import ClipRecord, DataError
+
+#: Bumped whenever the layout or meaning of a cached item changes (part of the config hash).
+CACHE_FORMAT = 1
+
+MODALITIES = ("av", "audio", "video")
+FRAME_MODES = ("resize", "center_square")
+
+#: ImageNet statistics (A.2: "normalized using ImageNet's mean and standard deviation").
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# Fields that only change the cached audio / video arrays: left out of the hash of a config
+# that does not produce that modality, so e.g. an audio-only cache ignores ``image_size``.
+_AUDIO_FIELDS = (
+    "sample_rate",
+    "n_mels",
+    "n_fft",
+    "win_length",
+    "hop_length",
+    "mel_frames",
+    "f_min",
+    "f_max",
+    "log_offset",
+)
+_VIDEO_FIELDS = ("num_frames", "image_size", "frame_mode", "face_crop")
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Every setting that shapes a cached clip; defaults are the paper's (Appendix A.1–A.4).
+
+    Parameters
+    ----------
+    sample_rate
+        Audio rate after resampling (A.1: 16 kHz).
+    clip_seconds
+        Length of the window read from every clip (A.1/A.2: 3 s); longer clips are centre-cropped,
+        shorter ones padded at the end (see the module docstring).
+    n_mels
+        Mel bands (A.1: 128).
+    n_fft
+        FFT size. The paper gives only the 25 ms window; we zero-pad it to 512 points, the next
+        power of two (a common choice; the band energies barely change).
+    win_length
+        Analysis window in samples (A.1: 25 ms = 400 samples at 16 kHz).
+    hop_length
+        **Deviation.** The paper states a 10 ms hop *and* 256 frames for 3 s, which cannot both
+        hold (3 s at 10 ms gives 301 frames). We keep the 3 s span and the 256 frames the model
+        input expects (A.4: 128 × 256), so the whole clip stays aligned with the 90 video frames:
+        hop 188 samples = 11.75 ms, and with centre padding ``1 + 48000 // 188 = 256`` frames.
+    mel_frames
+        Time frames of the log-Mel spectrogram (A.1/A.4: 256); checked against the hop.
+    f_min, f_max
+        Mel filter-bank range; ``f_max=None`` means the Nyquist frequency (8 kHz). Not given in
+        the paper (torchaudio defaults).
+    log_offset
+        The spectrogram stored is ``log(mel_power + log_offset)`` (natural log). The paper says
+        only "Mel-spectrogram"; a log scale is the usual CNN input and ``1e-6`` keeps silence
+        (zero padding) finite at ``log(1e-6) ≈ -13.8``.
+    num_frames
+        Video frames per clip (A.2: 90), sampled uniformly over the 3 s window.
+    image_size
+        Side of the square frames (A.2: 224). Smaller values (64, 112) make CPU runs feasible.
+    frame_mode
+        ``"resize"`` squeezes the whole frame to a square, as the paper does (A.2: "resized to
+        224 × 224"). ``"center_square"`` first crops the central square of the frame (sensible for
+        16:9 RAVDESS, where the face sits in the middle and squeezing distorts it). Default
+        ``"resize"`` to follow the paper.
+    face_crop
+        Crop to the face found by OpenCV's Haar cascade before resizing (not in the paper, off by
+        default; needs ``opencv-python-headless``).
+    modality
+        ``"av"`` (mel + frames), ``"audio"`` (mel only) or ``"video"`` (frames only).
+    """
+
+    sample_rate: int = 16000
+    clip_seconds: float = 3.0
+    n_mels: int = 128
+    n_fft: int = 512  # not in the paper: the 400-sample window zero-padded to a power of two
+    win_length: int = 400
+    hop_length: int = 188  # deviation: 11.75 ms, not 10 ms, so 3 s give the paper's 256 frames
+    mel_frames: int = 256
+    f_min: float = 0.0  # not in the paper (torchaudio default)
+    f_max: float | None = None  # not in the paper: Nyquist
+    log_offset: float = 1e-6  # not in the paper: natural log of (power + 1e-6)
+    num_frames: int = 90
+    image_size: int = 224
+    frame_mode: str = "resize"
+    face_crop: bool = False  # not in the paper: optional Haar-cascade face crop
+    modality: str = "av"
+
+    def __post_init__(self) -> None:
+        if self.modality not in MODALITIES:
+            raise ValueError(f"modality must be one of {MODALITIES}, got {self.modality!r}")
+        if self.frame_mode not in FRAME_MODES:
+            raise ValueError(f"frame_mode must be one of {FRAME_MODES}, got {self.frame_mode!r}")
+        if self.num_frames < 1 or self.image_size < 8:
+            raise ValueError("num_frames must be >= 1 and image_size >= 8")
+        expected = 1 + self.n_samples // self.hop_length  # centre-padded STFT frame count
+        if self.uses_audio and expected != self.mel_frames:
+            raise ValueError(
+                f"hop_length {self.hop_length} gives {expected} frames for "
+                f"{self.clip_seconds} s at {self.sample_rate} Hz, not mel_frames="
+                f"{self.mel_frames}; use hop_length={self.n_samples // (self.mel_frames - 1)}"
+            )
+
+    @property
+    def n_samples(self) -> int:
+        """Samples in the audio window (48 000 for 3 s at 16 kHz)."""
+        return round(self.clip_seconds * self.sample_rate)
+
+    @property
+    def uses_audio(self) -> bool:
+        return self.modality in ("av", "audio")
+
+    @property
+    def uses_video(self) -> bool:
+        return self.modality in ("av", "video")
+
+    def content_fields(self) -> dict[str, object]:
+        """The fields that change what is cached for this modality (what the hash covers)."""
+        fields = asdict(self)
+        if not self.uses_audio:
+            for name in _AUDIO_FIELDS:
+                fields.pop(name)
+        if not self.uses_video:
+            for name in _VIDEO_FIELDS:
+                fields.pop(name)
+        fields["cache_format"] = CACHE_FORMAT
+        return fields
+
+    def config_hash(self) -> str:
+        """Stable 12-hex-digit hash of :meth:`content_fields` (names the cache directory)."""
+        text = json.dumps(self.content_fields(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def to_json(self) -> str:
+        """The full config as deterministic JSON (written as ``config.json``)."""
+        data = asdict(self)
+        data["cache_format"] = CACHE_FORMAT
+        data["config_hash"] = self.config_hash()
+        return json.dumps(data, sort_keys=True, indent=2) + "\n"
+
+
+@contextmanager
+def single_thread() -> Iterator[None]:
+    """Run torch on one thread, so results do not depend on the caller's thread count.
+
+    The cache promises byte-identical items whichever process computes them (workers run with
+    one thread); a multi-threaded reduction could round differently.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+# --------------------------------------------------------------------------------- audio
+
+
+def _window_start(duration: float, cfg: PreprocessConfig) -> float:
+    """Start (s, relative to the clip) of the centred window; 0 for short clips."""
+    return max(0.0, (duration - cfg.clip_seconds) / 2.0)
+
+
+def audio_source(record: ClipRecord) -> Path:
+    """The file the audio is read from: ``audio_path``, else the (audio-visual) video file."""
+    path = record.audio_path or record.video_path
+    if path is None:
+        raise DataError(f"{record.clip_id}: record has no audio or video file")
+    return Path(path)
+
+
+def _full_waveform(record: ClipRecord, cfg: PreprocessConfig) -> np.ndarray:
+    """Mono 16 kHz samples of the whole clip (record segment), before windowing."""
+    import torchaudio.functional as AF
+
+    path = audio_source(record)
+    if record.meta.get("audio_segment") == "whole":
+        # IEMOCAP's per-sentence wavs are already cut: start / end apply to the video only.
+        samples, rate = read_audio(path)
+    else:
+        samples, rate = read_audio(path, record.start, record.end)
+    mono = samples.mean(axis=0, dtype=np.float32)  # downmix: average the channels
+    if rate != cfg.sample_rate:
+        with single_thread():
+            mono = AF.resample(torch.from_numpy(mono), rate, cfg.sample_rate).numpy()
+    if not np.all(np.isfinite(mono)):
+        raise DataError(f"{path}: audio has non-finite samples")
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def _window_audio(mono: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
+    n = cfg.n_samples
+    if len(mono) >= n:
+        first = round(_window_start(len(mono) / cfg.sample_rate, cfg) * cfg.sample_rate)
+        first = min(first, len(mono) - n)
+        return np.ascontiguousarray(mono[first : first + n])
+    out = np.zeros(n, dtype=np.float32)  # zero padding at the end
+    out[: len(mono)] = mono
+    return out
+
+
+def load_waveform(record: ClipRecord, cfg: PreprocessConfig) -> np.ndarray:
+    """Read, downmix, resample and window the audio of ``record``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float32`` samples, shape ``(cfg.n_samples,)`` (48 000 by default): the centre 3 s of a
+        longer clip, or the clip followed by zeros.
+    """
+    return _window_audio(_full_waveform(record, cfg), cfg)
+
+
+@functools.lru_cache(maxsize=8)
+def _mel_transform(
+    sample_rate: int, n_fft: int, win_length: int, hop_length: int, n_mels: int, f_min, f_max
+):
+    import torchaudio.transforms as T
+
+    with warnings.catch_warnings():
+        # 128 HTK bands over 257 FFT bins leave the lowest band (narrower than one 31 Hz bin)
+        # empty, and torchaudio warns; that band is constant log(log_offset). n_fft=400 would
+        # leave four bands empty, one reason for the 512-point FFT.
+        warnings.filterwarnings("ignore", message="At least one mel filterbank")
+        return T.MelSpectrogram(
+            sample_rate=sample_rate,
+            n_fft=n_fft,
+            win_length=win_length,
+            hop_length=hop_length,
+            f_min=f_min,
+            f_max=f_max,
+            n_mels=n_mels,
+            power=2.0,
+            center=True,
+            pad_mode="reflect",
+        )
+
+
+def log_mel(wave: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
+    """Log-Mel spectrogram of a windowed waveform.
+
+    Parameters
+    ----------
+    wave
+        ``float32`` samples, normally ``(cfg.n_samples,)``; other lengths are cropped / padded
+        the same way as :func:`load_waveform` so the output shape never changes.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float32`` ``(cfg.n_mels, cfg.mel_frames)``: ``log(mel_power + cfg.log_offset)``.
+    """
+    wave = np.asarray(wave, dtype=np.float32)
+    if wave.ndim != 1:
+        raise ValueError(f"log_mel expects a 1-D waveform, got shape {wave.shape}")
+    if len(wave) != cfg.n_samples:
+        wave = _window_audio(wave, cfg)
+    transform = _mel_transform(
+        cfg.sample_rate,
+        cfg.n_fft,
+        cfg.win_length,
+        cfg.hop_length,
+        cfg.n_mels,
+        cfg.f_min,
+        cfg.f_max,
+    )
+    with single_thread(), torch.no_grad():
+        mel = transform(torch.from_numpy(np.ascontiguousarray(wave)))
+        out = torch.log(mel + cfg.log_offset).numpy().astype(np.float32, copy=False)
+    assert out.shape == (cfg.n_mels, cfg.mel_frames), out.shape
+    return out
+
+
+# --------------------------------------------------------------------------------- video
+
+
+def parse_crop(text: str) -> tuple[float, float, float, float]:
+    """Parse a ``"x0,y0,x1,y1"`` crop (fractions of the frame) from ``record.meta["crop"]``."""
+    try:
+        x0, y0, x1, y1 = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise DataError(f"bad crop {text!r}: expected 'x0,y0,x1,y1' fractions") from exc
+    if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
+        raise DataError(f"bad crop {text!r}: expected 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1")
+    return x0, y0, x1, y1
+
+
+def _decode_size(
+    width: int, height: int, crop: tuple[float, float, float, float] | None, cfg: PreprocessConfig
+) -> tuple[int, int]:
+    """Size to decode at: the final square, or (for center_square) the same height, wider."""
+    side = cfg.image_size
+    if cfg.frame_mode == "resize":
+        return side, side
+    if crop is not None:
+        width = width * (crop[2] - crop[0])
+        height = height * (crop[3] - crop[1])
+    # Scale the shorter side to ``side`` and keep the aspect; the centre square is cut after
+    # decoding, which costs far less than converting full 720p frames to RGB first.
+    if width >= height:
+        return max(side, round(side * width / height)), side
+    return side, max(side, round(side * height / width))
+
+
+def _center_square(frames: np.ndarray) -> np.ndarray:
+    h, w = frames.shape[1:3]
+    side = min(h, w)
+    y0, x0 = (h - side) // 2, (w - side) // 2
+    return np.ascontiguousarray(frames[:, y0 : y0 + side, x0 : x0 + side])
+
+
+def sample_indices(times: np.ndarray, window_start: float, cfg: PreprocessConfig) -> np.ndarray:
+    """Indices of the decoded frames shown at ``cfg.num_frames`` uniform instants of the window.
+
+    Instant ``k`` is the centre of the ``k``-th of ``num_frames`` equal slices of
+    ``[window_start, window_start + clip_seconds)``; the frame displayed then is the last one
+    whose timestamp is not after it. Instants past the end of the video take the last frame
+    (edge padding), instants before the first frame take the first.
+    """
+    step = cfg.clip_seconds / cfg.num_frames
+    instants = window_start + (np.arange(cfg.num_frames) + 0.5) * step
+    idx = np.searchsorted(times, instants, side="right") - 1
+    return np.clip(idx, 0, len(times) - 1)
+
+
+def check_dependencies(cfg: PreprocessConfig) -> None:
+    """Fail fast (before any decoding) when ``cfg`` needs an optional package that is missing.
+
+    Raises
+    ------
+    DataError
+        ``face_crop=True`` without OpenCV.
+    """
+    if cfg.face_crop and cfg.uses_video and importlib.util.find_spec("cv2") is None:
+        raise DataError(
+            "face_crop needs OpenCV: pip install opencv-python-headless (or turn face_crop off)"
+        )
+
+
+def _face_box(frames: np.ndarray) -> tuple[int, int, int, int] | None:
+    """Largest face (x0, y0, x1, y1) found in the middle frame by OpenCV's Haar cascade."""
+    import cv2  # checked by check_dependencies
+
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    grey = cv2.cvtColor(frames[len(frames) // 2], cv2.COLOR_RGB2GRAY)
+    faces = cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5)
+    if len(faces) == 0:
+        return None
+    x, y, w, h = max(faces, key=lambda f: f[2] * f[3])
+    # A square 1.4 times the detected box keeps the chin, brows and some context.
+    side = int(max(w, h) * 1.4)
+    cx, cy = x + w // 2, y + h // 2
+    height, width = grey.shape
+    side = min(side, height, width)
+    x0 = int(np.clip(cx - side // 2, 0, width - side))
+    y0 = int(np.clip(cy - side // 2, 0, height - side))
+    return x0, y0, x0 + side, y0 + side
+
+
+def _resize_frames(frames: np.ndarray, side: int) -> np.ndarray:
+    import torch.nn.functional as F
+
+    tensor = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
+    with single_thread():
+        out = F.interpolate(tensor, size=(side, side), mode="bilinear", antialias=True)
+    out = out.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+    return np.ascontiguousarray(out.numpy())
+
+
+def _to_rgb(
+    frame, size: tuple[int, int], crop: tuple[float, float, float, float] | None
+) -> np.ndarray:
+    """One decoded frame as ``uint8 (H, W, 3)`` RGB at ``size``, after the optional crop.
+
+    The same conversion as :func:`cmaf.data.media.read_video_frames`.
+    """
+    if crop is None:
+        return frame.reformat(width=size[0], height=size[1], format="rgb24").to_ndarray()
+    rgb = frame.to_ndarray(format="rgb24")
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = crop
+    rgb = np.ascontiguousarray(rgb[int(y0 * h) : int(y1 * h), int(x0 * w) : int(x1 * w)])
+    return (
+        av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        .reformat(width=size[0], height=size[1])
+        .to_ndarray(format="rgb24")
+    )
+
+
+def decode_at_instants(
+    path: Path,
+    size: tuple[int, int],
+    window_start: float | None,
+    cfg: PreprocessConfig,
+    start: float | None = None,
+    end: float | None = None,
+    crop: tuple[float, float, float, float] | None = None,
+) -> np.ndarray:
+    """Decode the video frames shown at the :func:`sample_indices` instants, converting no others.
+
+    Equivalent to ``read_video_frames(...)[sample_indices(...)]`` but streaming: a decoded
+    frame is converted to RGB (the costly resize from 720p) only if it is on screen at one of
+    the instants, and decoding stops once the last instant is covered. For centre-cropped
+    longer clips, and for fewer than one frame per source frame, that is most of the work.
+
+    Parameters
+    ----------
+    window_start
+        Window start in seconds relative to ``start``; ``None`` centres the window on the video
+        stream's own duration (container duration when the stream has none).
+    start, end
+        Segment of the file (seconds) the clip occupies.
+    """
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise DataError(f"{path}: cannot open media ({exc.__class__.__name__}: {exc})") from exc
+    with container:
+        if not container.streams.video:
+            raise DataError(f"{path}: no video stream in the file")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        offset = start or 0.0
+        if window_start is None:
+            if start is not None and end is not None:
+                duration = end - start
+            elif stream.duration is not None and stream.time_base is not None:
+                duration = float(stream.duration * stream.time_base) - offset
+            elif container.duration:
+                duration = container.duration / av.time_base - offset
+            else:
+                duration = cfg.clip_seconds
+            window_start = _window_start(duration, cfg)
+        step = cfg.clip_seconds / cfg.num_frames
+        instants = offset + window_start + (np.arange(cfg.num_frames) + 0.5) * step
+        out: list[np.ndarray | None] = [None] * cfg.num_frames
+        j = 0  # next instant without a frame
+        held = None  # the latest decoded frame: on screen until the next one's timestamp
+        held_rgb = None
+        try:
+            if start:
+                container.seek(int(start / stream.time_base), stream=stream, backward=True)
+            for frame in container.decode(stream):
+                t = float(frame.pts * frame.time_base) if frame.pts is not None else None
+                if t is None:
+                    t = (held[1] + 1 / float(stream.average_rate or 30)) if held else 0.0
+                if end is not None and t >= end:
+                    break
+                if held is not None:
+                    while j < len(out) and instants[j] < t:
+                        if held_rgb is None:
+                            held_rgb = _to_rgb(held[0], size, crop)
+                        out[j] = held_rgb
+                        j += 1
+                    if j == len(out):
+                        break
+                held, held_rgb = (frame, t), None
+        except av.error.FFmpegError as exc:
+            if held is None:
+                raise DataError(f"{path}: corrupt video stream ({exc})") from exc
+            # A truncated tail still leaves a usable clip: the last good frame pads the rest.
+        if held is None:
+            raise DataError(f"{path}: video stream decoded to no frames")
+        if j < len(out):  # instants after the last frame: edge padding
+            last = held_rgb if held_rgb is not None else _to_rgb(held[0], size, crop)
+            for k in range(j, len(out)):
+                out[k] = last
+    return np.stack(out)
+
+
+def load_frames(
+    record: ClipRecord, cfg: PreprocessConfig, duration: float | None = None
+) -> np.ndarray:
+    """Decode ``cfg.num_frames`` square RGB frames over the clip's 3 s window.
+
+    Parameters
+    ----------
+    record
+        Needs ``video_path``; ``record.meta["crop"]`` (``"x0,y0,x1,y1"`` fractions) selects a
+        region first (IEMOCAP's split screen).
+    duration
+        Clip duration that fixes the window (the audio duration in ``"av"`` mode); ``None`` uses
+        the video stream's own.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` ``(num_frames, image_size, image_size, 3)`` RGB.
+    """
+    check_dependencies(cfg)
+    if record.video_path is None:
+        raise DataError(f"{record.clip_id}: record has no video file")
+    path = Path(record.video_path)
+    crop = parse_crop(record.meta["crop"]) if record.meta.get("crop") else None
+    if cfg.face_crop or cfg.frame_mode == "center_square":
+        info = probe(path)  # the aspect ratio decides the decode size
+        if not info.has_video:
+            raise DataError(f"{path}: no video stream in the file")
+    if cfg.face_crop:
+        # Decode larger so the cascade has pixels to work with; resize after cropping.
+        height = max(cfg.image_size, 360)
+        size = (max(1, round(height * info.width / info.height)), height)
+    elif cfg.frame_mode == "center_square":
+        size = _decode_size(info.width, info.height, crop, cfg)
+    else:
+        size = (cfg.image_size, cfg.image_size)
+    window_start = None if duration is None else _window_start(duration, cfg)
+    chosen = decode_at_instants(path, size, window_start, cfg, record.start, record.end, crop)
+    if cfg.face_crop:
+        box = _face_box(chosen)
+        if box is not None:
+            x0, y0, x1, y1 = box
+            chosen = chosen[:, y0:y1, x0:x1]
+        else:  # no face found: fall back to the centre square rather than dropping the clip
+            chosen = _center_square(chosen)
+        return _resize_frames(chosen, cfg.image_size)
+    if cfg.frame_mode == "center_square":
+        chosen = _center_square(chosen)
+    if chosen.shape[1:3] != (cfg.image_size, cfg.image_size):  # rounding in _decode_size
+        chosen = _resize_frames(chosen, cfg.image_size)
+    return np.ascontiguousarray(chosen, dtype=np.uint8)
+
+
+# --------------------------------------------------------------------------------- both
+
+
+def preprocess(record: ClipRecord, cfg: PreprocessConfig) -> dict[str, np.ndarray]:
+    """All cached arrays of one clip.
+
+    Returns
+    -------
+    dict
+        ``"mel"``: ``float32 (n_mels, mel_frames)`` when the modality includes audio;
+        ``"frames"``: ``uint8 (num_frames, image_size, image_size, 3)`` when it includes video.
+
+    Raises
+    ------
+    DataError
+        Unreadable, truncated or empty media, or a missing stream the modality needs.
+    """
+    out: dict[str, np.ndarray] = {}
+    duration = None
+    if cfg.uses_audio:
+        mono = _full_waveform(record, cfg)
+        duration = len(mono) / cfg.sample_rate
+        out["mel"] = log_mel(_window_audio(mono, cfg), cfg)
+    if cfg.uses_video:
+        out["frames"] = load_frames(record, cfg, duration=duration)
+    return out
+
+
+def expected_shapes(cfg: PreprocessConfig) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Shape and dtype of each cached array for ``cfg`` (documentation and checks)."""
+    shapes: dict[str, tuple[tuple[int, ...], str]] = {}
+    if cfg.uses_audio:
+        shapes["mel"] = ((cfg.n_mels, cfg.mel_frames), "float32")
+    if cfg.uses_video:
+        side = cfg.image_size
+        shapes["frames"] = ((cfg.num_frames, side, side, 3), "uint8")
+    return shapes
+
+
+def item_nbytes(cfg: PreprocessConfig) -> int:
+    """Array bytes of one cached item (the file adds a few hundred bytes of headers)."""
+    return sum(
+        math.prod(shape) * np.dtype(dtype).itemsize
+        for shape, dtype in expected_shapes(cfg).values()
+    )
