@@ -2,6 +2,7 @@
 
 from cmaf.models.attention import CrossModalAttention, align_time
 from cmaf.models.audio_encoder import AudioEncoder
+from cmaf.models.baselines import AudioOnly, VideoOnly, build_model
 from cmaf.models.config import AudioEncoderConfig, CMAFConfig, VisualEncoderConfig
 from cmaf.models.model import CMAF, CMAFOutput
 from cmaf.models.pooling import ClassifierHead, FactorizedBilinearPooling
@@ -12,15 +13,18 @@ __all__ = [
     "CMAF",
     "AudioEncoder",
     "AudioEncoderConfig",
+    "AudioOnly",
     "CMAFConfig",
     "CMAFOutput",
     "ClassifierHead",
     "CrossModalAttention",
     "FactorizedBilinearPooling",
     "TuckerFusion",
+    "VideoOnly",
     "VisualEncoder",
     "VisualEncoderConfig",
     "align_time",
+    "build_model",
     "imagenet_checkpoint_path",
     "tucker_fusion_reference",
 ]

@@ -13,6 +13,9 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+#: Model names ``CMAFConfig.fusion`` accepts (see :mod:`cmaf.models.baselines`).
+FUSIONS = ("cmaf", "audio", "video")
+
 
 def audio_output_steps(mel_frames: int, pooled_blocks: int = 2, valid_blocks: int = 2) -> int:
     """Number of time steps the audio encoder emits for ``mel_frames`` input frames.
@@ -116,6 +119,9 @@ class CMAFConfig:
     fbp_time_mixtures: int = 4  # not given by the paper
     dropout: float = 0.5  # Table A1
     num_classes: int = 8  # paper: 7 (Appendix A.4); RAVDESS has 8 emotions
+    # Which model: "cmaf" (the paper's) or a baseline sharing its encoders ("audio" only,
+    # "video" only); see cmaf.models.baselines.
+    fusion: str = "cmaf"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -184,6 +190,8 @@ class CMAFConfig:
                     f"config: Tucker {name} rank {rank} must lie in 1..{mode} (the size of the "
                     f"{name} mode it compresses)"
                 )
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"config: fusion={self.fusion!r}: use one of {', '.join(FUSIONS)}")
         if not 0.0 <= self.dropout < 1.0 or not 0.0 <= self.attention_dropout < 1.0:
             raise ValueError("config: dropout and attention_dropout must lie in [0, 1)")
 

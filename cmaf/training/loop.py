@@ -1,0 +1,732 @@
+"""Training and evaluation of CMAF on a prepared cache, writing a self-describing run directory.
+
+Run directory (the hand-over to the notebooks)::
+
+    config.json                 the resolved ExperimentConfig
+    split.json                  train / validation / test clip ids and the protocol
+    history.csv                 one row per epoch (loss, accuracy, validation macro-F1, time)
+    checkpoints/last.pt         model + optimiser + epoch, every epoch (atomic; --resume)
+    checkpoints/best.pt         the epoch with the best validation macro-F1 (the one reported)
+    metrics.json                test metrics of best.pt, bootstrap 95 % intervals, which epoch
+    predictions.csv             per test clip: true and predicted class, class probabilities
+    confusion.csv               test confusion matrix (counts; rows true, columns predicted)
+    attention_init.npz          cross-attention maps of test clips before training (Fig. 8)
+    attention_final.npz         the same clips after training
+    run.json                    package versions, git commit, device, data hash, wall time
+
+Reproducibility: every epoch reseeds the random generators from ``(seed, epoch)``, so a run killed
+after epoch ``k`` and resumed with ``resume=True`` ends with the same weights and metrics as an
+uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import math
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+
+import cmaf
+from cmaf.data.augment import AugmentConfig
+from cmaf.data.cache import CONFIG, MANIFEST
+from cmaf.data.dataset import CachedClips, load_manifest, resolve_cache_dir
+from cmaf.data.preprocessing import PreprocessConfig
+from cmaf.data.records import ClipRecord
+from cmaf.data.splits import Split, held_out_folds, random_split, with_validation
+from cmaf.evaluation.metrics import bootstrap_ci, classification_report
+from cmaf.models.baselines import build_model
+from cmaf.models.model import CMAF
+from cmaf.training.checkpoint import atomic_torch_save, atomic_write_text, load_checkpoint
+from cmaf.training.config import ExperimentConfig
+
+HISTORY_COLUMNS = (
+    "epoch",
+    "train_loss",
+    "train_accuracy",
+    "val_loss",
+    "val_accuracy",
+    "val_macro_f1",
+    "lr",
+    "seconds",
+)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+# --------------------------------------------------------------------------- set-up helpers
+
+
+def select_device(requested: str = "auto") -> torch.device:
+    """``auto``: CUDA, then Apple MPS, then CPU. An explicit device that is absent is an error."""
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(requested)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"train.device={requested!r} but no CUDA device is visible; use 'auto'")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"train.device={requested!r} but MPS is not available; use 'auto'")
+    return device
+
+
+def seed_everything(seed: int, epoch: int = 0) -> None:
+    """Seed Python, NumPy and torch from ``(seed, epoch)`` (each epoch stands on its own)."""
+    value = (seed * 1_000_003 + epoch) % (2**31)
+    random.seed(value)
+    np.random.seed(value)  # noqa: NPY002 - third-party code may draw from the global RNG
+    torch.manual_seed(value)
+
+
+def records_from_manifest(rows: list[dict[str, str]]) -> list[ClipRecord]:
+    """Rebuild :class:`ClipRecord` s from cache manifest rows (for splits and leakage checks)."""
+    base = {"clip_id", "dataset", "label", "label_index", "speaker", "group", "start", "end"}
+    base |= {"audio_path", "video_path", "item", "sha256", "bytes"}
+    records = []
+    for row in rows:
+        meta = {k: v for k, v in row.items() if k not in base and v not in ("", None)}
+        records.append(
+            ClipRecord(
+                dataset=row["dataset"],
+                clip_id=row["clip_id"],
+                label=row["label"],
+                speaker=row["speaker"],
+                group=row["group"],
+                audio_path=Path(row["audio_path"]) if row.get("audio_path") else None,
+                video_path=Path(row["video_path"]) if row.get("video_path") else None,
+                meta=meta,
+            )
+        )
+    return records
+
+
+def class_names(cache_dir: Path, rows: list[dict[str, str]]) -> list[str]:
+    """Class names in label-index order: the cache's ``classes.json`` or the registry's list."""
+    listed = cache_dir / "classes.json"
+    if listed.is_file():
+        return list(json.loads(listed.read_text()))
+    from cmaf.data.registry import classes_for
+
+    dataset = rows[0]["dataset"]
+    names = list(classes_for(dataset))
+    for row in rows:  # the registry order must agree with the cache's label indices
+        index = int(row["label_index"])
+        if index >= len(names) or names[index] != row["label"]:
+            found = {int(r["label_index"]): r["label"] for r in rows}
+            return [found.get(i, f"class{i}") for i in range(max(found) + 1)]
+    return names
+
+
+def make_split(config: ExperimentConfig, records: list[ClipRecord]) -> Split:
+    """The evaluation split of ``config.data`` with a validation part carved from train."""
+    data = config.data
+    if data.split == "random":
+        split = random_split(records, test_fraction=data.test_fraction, seed=data.split_seed)
+    else:
+        folds = held_out_folds(records, fold_size=data.groups_per_fold)
+        if data.fold >= len(folds):
+            raise ValueError(
+                f"config: data.fold={data.fold} but there are {len(folds)} held-out folds"
+            )
+        split = folds[data.fold]
+    if config.train.val_fraction > 0:
+        split = with_validation(
+            split, records, fraction=config.train.val_fraction, seed=config.train.seed
+        )
+    return split
+
+
+def data_hash(cache_dir: Path) -> str:
+    """SHA-256 of the cache manifest: names the exact data a run used."""
+    return hashlib.sha256((cache_dir / MANIFEST).read_bytes()).hexdigest()
+
+
+def git_commit() -> str:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        return out + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def environment_manifest(device: torch.device) -> dict[str, Any]:
+    """Versions, commit and device: what a reader needs to know a run came from this code."""
+    import av
+    import torchaudio
+    import torchvision
+
+    return {
+        "cmaf": cmaf.__version__,
+        "git_commit": git_commit(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "torchaudio": torchaudio.__version__,
+        "numpy": np.__version__,
+        "av": av.__version__,
+        "platform": platform.platform(),
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else platform.processor() or platform.machine(),
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+class FeatureClips(Dataset):
+    """Cached clips whose frames are replaced by precomputed backbone features (frozen mode)."""
+
+    def __init__(self, clips: CachedClips, features: dict[str, torch.Tensor]) -> None:
+        self.clips = clips
+        self.features = features
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> dict[str, object]:
+        item = dict(self.clips[index])
+        item.pop("frames", None)
+        item["frame_features"] = self.features[item["clip_id"]]
+        return item
+
+
+@torch.no_grad()
+def compute_frame_features(
+    model: CMAF, cache_dir: Path, device: torch.device, batch_size: int = 16, progress: bool = True
+) -> dict[str, torch.Tensor]:
+    """Run the (frozen) ResNet-18 once over every cached clip: ``clip_id -> (T, 512)``."""
+    from tqdm import tqdm
+
+    clips = CachedClips(cache_dir)
+    loader = DataLoader(clips, batch_size=batch_size, shuffle=False)
+    backbone = model.visual_encoder
+    was_training = backbone.training
+    backbone.eval()
+    out: dict[str, torch.Tensor] = {}
+    for batch in tqdm(loader, desc="frame features", disable=not progress, leave=False):
+        feats = backbone.frame_features(batch["frames"].to(device)).float().cpu()
+        for clip_id, value in zip(batch["clip_id"], feats, strict=True):
+            out[clip_id] = value.clone()
+    backbone.train(was_training)
+    return out
+
+
+# --------------------------------------------------------------------------- loops
+
+
+def _forward(model: torch.nn.Module, batch: dict, device: torch.device, **kwargs):
+    mel = batch["mel"].to(device, non_blocking=True) if "mel" in batch else None
+    if "frame_features" in batch:
+        return model(mel, frame_features=batch["frame_features"].to(device), **kwargs)
+    frames = batch["frames"].to(device, non_blocking=True) if "frames" in batch else None
+    return model(mel, frames, **kwargs)
+
+
+def _autocast(device: torch.device, enabled: bool):
+    if enabled and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@dataclass
+class Predictions:
+    clip_ids: list[str]
+    labels: np.ndarray
+    logits: np.ndarray
+    loss: float
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.logits.argmax(axis=1)
+
+
+@torch.no_grad()
+def predict(
+    model: torch.nn.Module, loader: DataLoader, device: torch.device, bf16: bool = False
+) -> Predictions:
+    """Logits of every clip in ``loader`` (model in eval mode; order kept)."""
+    model.eval()
+    ids, labels, logits, total = [], [], [], 0.0
+    for batch in loader:
+        with _autocast(device, bf16):
+            out = _forward(model, batch, device)
+        batch_logits = out.logits.float()
+        target = batch["label"].to(device)
+        total += float(F.cross_entropy(batch_logits, target, reduction="sum"))
+        ids += list(batch["clip_id"])
+        labels.append(batch["label"].numpy())
+        logits.append(batch_logits.cpu().numpy())
+    labels_all = np.concatenate(labels) if labels else np.zeros(0, dtype=np.int64)
+    return Predictions(
+        clip_ids=ids,
+        labels=labels_all,
+        logits=np.concatenate(logits) if logits else np.zeros((0, 0)),
+        loss=total / max(len(ids), 1),
+    )
+
+
+@torch.no_grad()
+def attention_maps(
+    model: torch.nn.Module, dataset: Dataset, count: int, device: torch.device
+) -> dict[str, np.ndarray]:
+    """Per-head cross-attention of the first ``count`` clips of ``dataset`` (both directions)."""
+    model.eval()
+    count = min(count, len(dataset))
+    items = [dataset[i] for i in range(count)]
+    batch = torch.utils.data.default_collate(items)
+    out = _forward(model, batch, device, return_attention=True)
+    if not out.attention:  # a baseline without cross-attention
+        return {}
+    return {
+        "clip_ids": np.array(batch["clip_id"]),
+        "labels": batch["label"].numpy(),
+        "audio_to_visual": out.attention["audio_to_visual"].float().cpu().numpy(),
+        "visual_to_audio": out.attention["visual_to_audio"].float().cpu().numpy(),
+    }
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    import io
+
+    if not arrays:
+        return
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(buffer.getvalue())
+    os.replace(tmp, path)
+
+
+def _write_history(path: Path, history: list[dict[str, float]]) -> None:
+    lines = [",".join(HISTORY_COLUMNS)]
+    for row in history:
+        lines.append(",".join(_fmt(row[c]) for c in HISTORY_COLUMNS))
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def _fmt(value: float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return (
+        "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.6g}"
+    )
+
+
+# --------------------------------------------------------------------------- distributed
+
+
+@dataclass
+class Dist:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.enabled:
+            torch.distributed.barrier()
+
+
+def init_distributed(device_request: str) -> Dist:
+    """Join the process group when launched by torchrun (``WORLD_SIZE`` > 1).
+
+    NCCL on CUDA, gloo otherwise (tested with gloo, two CPU processes).
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist()
+    rank = int(os.environ["RANK"])
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = torch.cuda.is_available() and device_request in ("auto", "cuda")
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend="nccl" if use_cuda else "gloo")
+    if use_cuda:
+        torch.cuda.set_device(local_rank)
+    return Dist(rank=rank, world_size=world, local_rank=local_rank)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def new_run_dir(out: str | Path | None, name: str, resume: bool) -> Path:
+    """Pick the run directory; never reuse another run's directory unless resuming."""
+    if out is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"{name}-{stamp}"
+        suffix = 1
+        while out.exists():
+            out = Path("runs") / f"{name}-{stamp}-{suffix}"
+            suffix += 1
+    out = Path(out)
+    if resume:
+        if not (out / "checkpoints" / "last.pt").is_file():
+            raise FileNotFoundError(f"{out}: nothing to resume (no checkpoints/last.pt)")
+    elif out.exists() and any(out.iterdir()):
+        raise FileExistsError(
+            f"{out}: already holds a run; pass --resume to continue it or choose another --out"
+        )
+    return out
+
+
+def train(
+    config: ExperimentConfig,
+    cache_dir: str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+) -> Path:
+    """Train CMAF on a prepared cache and evaluate the selected checkpoint on the test split.
+
+    Parameters
+    ----------
+    config
+        The resolved experiment (``cmaf.training.config.load_config``).
+    cache_dir
+        A prepared cache (``cmaf prepare``) whose preprocessing matches ``config.preprocess``.
+    out_dir
+        Run directory; a fresh ``runs/NAME-TIMESTAMP`` when ``None``. An existing non-empty
+        directory is refused unless ``resume``.
+    resume
+        Continue from ``out_dir/checkpoints/last.pt`` (same config required).
+    on_epoch_end
+        Called after each epoch's checkpoint is written, with the epoch and its history row.
+
+    Returns
+    -------
+    Path
+        The run directory.
+    """
+    started = time.time()
+    config.validate()
+    dist = init_distributed(config.train.device)
+    device = select_device(config.train.device)
+    if dist.enabled and device.type == "cuda":
+        device = torch.device("cuda", dist.local_rank)
+    progress = progress and dist.main
+
+    cache_dir = resolve_cache_dir(cache_dir)
+    rows = load_manifest(cache_dir)
+    if not rows:
+        raise ValueError(f"{cache_dir}: the cache manifest lists no clips")
+    _check_cache_matches(config, cache_dir)
+    classes = class_names(cache_dir, rows)
+    if len(classes) != config.model.num_classes:
+        raise ValueError(
+            f"config: model.num_classes={config.model.num_classes} but dataset "
+            f"{rows[0]['dataset']} has {len(classes)} classes ({', '.join(classes)}); "
+            f"set model.num_classes to {len(classes)}"
+        )
+    records = records_from_manifest(rows)
+    split = make_split(config, records)
+
+    run_dir = new_run_dir(out_dir, config.name, resume) if dist.main else Path(out_dir or ".")
+    ckpt_dir = run_dir / "checkpoints"
+    if dist.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if resume:
+            saved = json.loads((run_dir / "config.json").read_text())
+            if saved != json.loads(config.to_json()):
+                raise ValueError(
+                    f"{run_dir}: --resume with a different config than the run's config.json"
+                )
+        else:
+            atomic_write_text(run_dir / "config.json", config.to_json())
+            atomic_write_text(run_dir / "split.json", split.to_json())
+
+    seed_everything(config.train.seed)
+    model = build_model(config.model).to(device)
+    features = None
+    if config.train.frozen_features and hasattr(model, "visual_encoder"):
+        features = compute_frame_features(model, cache_dir, device, progress=progress)
+    augment = AugmentConfig() if config.train.augment else AugmentConfig.none()
+
+    def dataset(ids, train_mode):
+        clips = CachedClips(
+            cache_dir, ids, train=train_mode, augment=augment if train_mode else None
+        )
+        return FeatureClips(clips, features) if features is not None else clips
+
+    train_set = dataset(split.train_ids, True)
+    val_set = dataset(split.val_ids, False) if split.val_ids else None
+    test_set = dataset(split.test_ids, False)
+    loader_args = dict(
+        batch_size=config.train.batch_size,
+        num_workers=config.train.num_workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=False,
+    )
+
+    optimizer = torch.optim.Adam(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=config.train.lr,
+        weight_decay=config.train.weight_decay,
+    )
+    start_epoch, history = 1, []
+    best = {"score": -1.0, "epoch": 0}
+    if resume:
+        state = load_checkpoint(ckpt_dir / "last.pt", map_location=device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch = int(state["epoch"]) + 1
+        history = list(state["history"])
+        best = dict(state["best"])
+    elif dist.main and len(test_set):
+        _save_npz(
+            run_dir / "attention_init.npz",
+            attention_maps(model, test_set, config.train.attention_samples, device),
+        )
+
+    train_model: torch.nn.Module = model
+    if dist.enabled:
+        train_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+
+    for epoch in range(start_epoch, config.train.epochs + 1):
+        epoch_start = time.time()
+        seed_everything(config.train.seed, epoch)
+        row = _train_epoch(
+            train_model, train_set, loader_args, optimizer, device, config, epoch, dist, progress
+        )
+        if not math.isfinite(row["train_loss"]):
+            raise TrainingDiverged(
+                f"training loss became {row['train_loss']} in epoch {epoch}; last good "
+                f"checkpoint kept at {ckpt_dir / 'last.pt'}; lower train.lr or check the data"
+            )
+        if dist.main:
+            if val_set is not None and len(val_set):
+                val = predict(model, DataLoader(val_set, **loader_args), device, config.train.bf16)
+                report = classification_report(val.labels, val.predicted, classes)
+                row.update(
+                    val_loss=val.loss, val_accuracy=report.accuracy, val_macro_f1=report.macro.f1
+                )
+                score = report.macro.f1
+            else:
+                row.update(val_loss=float("nan"), val_accuracy=float("nan"))
+                row["val_macro_f1"] = float("nan")
+                score = float(epoch)  # no validation split: the last epoch is reported
+            row.update(lr=optimizer.param_groups[0]["lr"], seconds=time.time() - epoch_start)
+            history.append(row)
+            if score > best["score"]:
+                best = {"score": score, "epoch": epoch}
+                atomic_torch_save(
+                    {"model": model.state_dict(), "epoch": epoch}, ckpt_dir / "best.pt"
+                )
+            atomic_torch_save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "epoch": epoch,
+                    "history": history,
+                    "best": best,
+                },
+                ckpt_dir / "last.pt",
+            )
+            _write_history(run_dir / "history.csv", history)
+            if progress:
+                print(
+                    f"epoch {epoch}/{config.train.epochs}: loss {row['train_loss']:.4f} "
+                    f"acc {row['train_accuracy']:.3f} val macro-F1 {row['val_macro_f1']:.3f}",
+                    file=sys.stderr,
+                )
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, row)
+        dist.barrier()
+
+    if dist.main:
+        _final_evaluation(
+            model, run_dir, test_set, loader_args, device, config, classes, split, best
+        )
+        manifest = environment_manifest(device)
+        manifest.update(
+            cache_dir=str(cache_dir),
+            data_manifest_sha256=data_hash(cache_dir),
+            world_size=dist.world_size,
+            wall_seconds=round(time.time() - started, 2),
+            resumed=resume,
+            finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            command=" ".join(sys.argv),
+        )
+        atomic_write_text(run_dir / "run.json", json.dumps(manifest, indent=2) + "\n")
+    dist.barrier()
+    return run_dir
+
+
+def _check_cache_matches(config: ExperimentConfig, cache_dir: Path) -> None:
+    cached = json.loads((cache_dir / CONFIG).read_text())
+    wanted = json.loads(config.preprocess.to_json())
+    if cached.get("config_hash") != wanted.get("config_hash"):
+        different = sorted(
+            k for k in wanted if cached.get(k) != wanted.get(k) and k != "config_hash"
+        )
+        raise ValueError(
+            f"{cache_dir}: prepared with other settings than config.preprocess "
+            f"({', '.join(different)} differ); run `cmaf prepare` with this config"
+        )
+
+
+def _train_epoch(model, train_set, loader_args, optimizer, device, config, epoch, dist, progress):
+    from tqdm import tqdm
+
+    generator = torch.Generator().manual_seed(config.train.seed * 1_000_003 + epoch)
+    if dist.enabled:
+        sampler = torch.utils.data.DistributedSampler(
+            train_set, num_replicas=dist.world_size, rank=dist.rank, seed=config.train.seed
+        )
+        sampler.set_epoch(epoch)
+        loader = DataLoader(train_set, sampler=sampler, generator=generator, **loader_args)
+    else:
+        loader = DataLoader(train_set, shuffle=True, generator=generator, **loader_args)
+    model.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    bar = tqdm(loader, desc=f"epoch {epoch}", disable=not progress, leave=False)
+    for batch in bar:
+        target = batch["label"].to(device)
+        with _autocast(device, config.train.bf16):
+            logits = _forward(model, batch, device).logits
+        loss = F.cross_entropy(logits.float(), target)
+        if not torch.isfinite(loss):
+            return {"train_loss": float(loss.detach()), "train_accuracy": float("nan")}
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        n = target.shape[0]
+        total_loss += float(loss.detach()) * n
+        correct += int((logits.argmax(1) == target).sum())
+        seen += n
+        bar.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}")
+    return {
+        "epoch": epoch,
+        "train_loss": total_loss / max(seen, 1),
+        "train_accuracy": correct / max(seen, 1),
+    }
+
+
+def _final_evaluation(model, run_dir, test_set, loader_args, device, config, classes, split, best):
+    state = load_checkpoint(run_dir / "checkpoints" / "best.pt", map_location=device)
+    model.load_state_dict(state["model"])
+    evaluate_to(run_dir, model, test_set, loader_args, device, config, classes, best)
+
+
+def evaluate_to(run_dir, model, test_set, loader_args, device, config, classes, best) -> dict:
+    """Evaluate ``model`` on ``test_set`` and write metrics, predictions, confusion, attention."""
+    loader_args = {**loader_args, "num_workers": 0}
+    test = predict(model, DataLoader(test_set, **loader_args), device, config.train.bf16)
+    report = classification_report(test.labels, test.predicted, classes)
+    intervals = {
+        name: list(
+            bootstrap_ci(
+                test.labels,
+                test.predicted,
+                name,
+                n_boot=config.train.bootstrap,
+                seed=config.train.seed,
+                num_classes=len(classes),
+            )
+        )
+        for name in ("accuracy", "macro_f1", "ua")
+    }
+    metrics = {
+        "checkpoint": f"best.pt: epoch {best['epoch']} of {config.train.epochs}, chosen by "
+        "validation macro-F1 (the test split never selects)"
+        if config.train.val_fraction > 0
+        else f"best.pt: last epoch ({best['epoch']}); no validation split",
+        "selected_epoch": int(best["epoch"]),
+        "test": report.to_dict(),
+        "scalars": report.scalars(),
+        "ci95": intervals,
+        "bootstrap_resamples": config.train.bootstrap,
+        "test_loss": test.loss,
+        "note": "WA = overall accuracy; UA = mean per-class recall. The paper's text defines its "
+        "'weighted accuracy' as the per-class average, which the speech-emotion literature "
+        "calls UA.",
+    }
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    probs = torch.softmax(torch.from_numpy(test.logits), dim=1).numpy()
+    lines = [
+        "clip_id,label,label_index,predicted,predicted_index," + ",".join(f"p_{c}" for c in classes)
+    ]
+    for clip_id, label, pred, p in zip(
+        test.clip_ids, test.labels, test.predicted, probs, strict=True
+    ):
+        lines.append(
+            f"{clip_id},{classes[label]},{label},{classes[pred]},{pred},"
+            + ",".join(f"{v:.6f}" for v in p)
+        )
+    atomic_write_text(run_dir / "predictions.csv", "\n".join(lines) + "\n")
+    cm = report.confusion
+    rows = ["true\\predicted," + ",".join(classes)]
+    rows += [classes[i] + "," + ",".join(str(int(v)) for v in cm[i]) for i in range(len(classes))]
+    atomic_write_text(run_dir / "confusion.csv", "\n".join(rows) + "\n")
+    if len(test_set):
+        _save_npz(
+            run_dir / "attention_final.npz",
+            attention_maps(model, test_set, config.train.attention_samples, device),
+        )
+    return metrics
+
+
+def read_history(run_dir: str | Path) -> list[dict[str, float]]:
+    """The per-epoch log of a run as a list of dicts of floats."""
+    with open(Path(run_dir) / "history.csv", newline="") as fh:
+        return [
+            {k: float(v) if v != "" else float("nan") for k, v in row.items()}
+            for row in csv.DictReader(fh)
+        ]
+
+
+__all__ = [
+    "PreprocessConfig",
+    "TrainingDiverged",
+    "predict",
+    "read_history",
+    "records_from_manifest",
+    "select_device",
+    "train",
+]

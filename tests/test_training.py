@@ -1,0 +1,304 @@
+"""Training loop: learning, run directory, kill-and-resume, divergence, safety, DDP, configs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cmaf.cli import main
+from cmaf.data.cache import prepare
+from cmaf.data.fixtures import make_ravdess_tree
+from cmaf.data.registry import classes_for, scan_dataset
+from cmaf.data.splits import Split
+from cmaf.models import CMAF
+from cmaf.training.checkpoint import load_checkpoint
+from cmaf.training.config import (
+    CPU_DEVIATIONS,
+    ExperimentConfig,
+    diff_configs,
+    load_config,
+)
+from cmaf.training.loop import TrainingDiverged, read_history, select_device, train
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def smoke(epochs: int = 2, **train_overrides) -> ExperimentConfig:
+    """Small for testing speed: the smoke profile, a few epochs."""
+    config = load_config("smoke")
+    config.train.epochs = epochs
+    for key, value in train_overrides.items():
+        setattr(config.train, key, value)
+    return config
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory) -> Path:
+    """A prepared cache of 120 format-faithful RAVDESS clips (4 actors × 8 emotions × ...)."""
+    root = tmp_path_factory.mktemp("ravdess")
+    make_ravdess_tree(
+        root,
+        actors=(1, 2, 3, 4),
+        emotions=tuple(range(1, 9)),
+        intensities=(1, 2),
+        repetitions=(1, 2),
+        size=(128, 72),
+        seconds=1.0,
+        with_audio_only=False,
+    )
+    scan = scan_dataset("ravdess", root)
+    result = prepare(
+        scan.records,
+        tmp_path_factory.mktemp("cache"),
+        load_config("smoke").preprocess,
+        workers=0,
+        progress=False,
+        classes=classes_for("ravdess"),
+    )
+    assert result.n_usable == 120
+    return result.cache_dir
+
+
+@pytest.fixture(scope="session")
+def finished_run(tiny_cache, tmp_path_factory) -> Path:
+    return train(smoke(3), tiny_cache, tmp_path_factory.mktemp("runs") / "a", progress=False)
+
+
+def test_model_overfits_a_tiny_batch():
+    """Learning works end to end: 8 clips, 8 labels, 100 % training accuracy."""
+    torch.manual_seed(0)
+    config = load_config("smoke").model
+    config.dropout = 0.0
+    model = CMAF(config)
+    mel = torch.randn(8, 1, 128, 256)
+    frames = torch.randn(8, 4, 3, 32, 32)
+    labels = torch.arange(8)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(150):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(mel, frames).logits, labels)
+        loss.backward()
+        optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            accuracy = (model(mel, frames).logits.argmax(1) == labels).float().mean()
+        model.train()
+        if accuracy == 1.0:
+            break
+    assert accuracy == 1.0
+
+
+def test_run_directory_holds_everything_the_notebooks_read(finished_run, tiny_cache):
+    run = finished_run
+    for name in (
+        "config.json",
+        "split.json",
+        "history.csv",
+        "metrics.json",
+        "predictions.csv",
+        "confusion.csv",
+        "attention_init.npz",
+        "attention_final.npz",
+        "run.json",
+        "checkpoints/last.pt",
+        "checkpoints/best.pt",
+    ):
+        assert (run / name).is_file(), name
+    assert ExperimentConfig.from_dict(json.loads((run / "config.json").read_text())) == smoke(3)
+    history = read_history(run)
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    metrics = json.loads((run / "metrics.json").read_text())
+    split = Split.from_json((run / "split.json").read_text())
+    assert metrics["test"]["num_samples"] == len(split.test_ids)
+    assert 1 <= metrics["selected_epoch"] <= 3 and "validation" in metrics["checkpoint"]
+    for name in ("accuracy", "macro_f1", "ua"):
+        low, high = metrics["ci95"][name]
+        assert low <= metrics["scalars"][name] <= high
+    predictions = (run / "predictions.csv").read_text().splitlines()
+    assert len(predictions) == 1 + len(split.test_ids)
+    assert not set(split.test_ids) & (set(split.train_ids) | set(split.val_ids))
+    attention = np.load(run / "attention_final.npz")
+    weights = attention["audio_to_visual"]
+    assert weights.shape == (8, 4, 60, 60)
+    assert np.allclose(weights.sum(-1), 1.0, atol=1e-4)
+    manifest = json.loads((run / "run.json").read_text())
+    assert manifest["device"] == "cpu" and manifest["wall_seconds"] > 0
+    assert len(manifest["data_manifest_sha256"]) == 64 and manifest["torch"]
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    assert state["epoch"] == 3
+
+
+def test_kill_and_resume_equals_an_uninterrupted_run(finished_run, tiny_cache, tmp_path):
+    """A run killed (SIGKILL) after epoch 1 and resumed ends exactly like the uninterrupted one."""
+    config_path = tmp_path / "config.json"
+    config_path.write_text(smoke(3).to_json())
+    out = tmp_path / "killed"
+    script = (
+        "import os, signal\n"
+        "from cmaf.training.config import load_config\n"
+        "from cmaf.training.loop import train\n"
+        "def die(epoch, row):\n"
+        "    if epoch == 1:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"train(load_config({str(config_path)!r}), {str(tiny_cache)!r}, {str(out)!r},"
+        " progress=False, on_epoch_end=die)\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["epoch"] == 1
+    assert not (out / "metrics.json").exists()
+
+    train(load_config(str(config_path)), tiny_cache, out, resume=True, progress=False)
+    uninterrupted = json.loads((finished_run / "metrics.json").read_text())
+    resumed = json.loads((out / "metrics.json").read_text())
+    assert resumed["scalars"] == pytest.approx(uninterrupted["scalars"], abs=1e-6)
+    assert resumed["selected_epoch"] == uninterrupted["selected_epoch"]
+    for a, b in zip(read_history(finished_run), read_history(out), strict=True):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5)
+    final_a = load_checkpoint(finished_run / "checkpoints" / "last.pt")["model"]
+    final_b = load_checkpoint(out / "checkpoints" / "last.pt")["model"]
+    for key in final_a:
+        assert torch.allclose(final_a[key].float(), final_b[key].float(), atol=1e-5), key
+
+
+def test_a_run_directory_is_never_overwritten(finished_run, tiny_cache):
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(smoke(1), tiny_cache, finished_run, progress=False)
+
+
+def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_checkpoint(
+    tiny_cache, tmp_path, monkeypatch
+):
+    real = torch.nn.functional.cross_entropy
+    state = {"poison": False}
+
+    def poisoned(logits, target, *args, **kwargs):
+        loss = real(logits, target, *args, **kwargs)
+        return loss * float("nan") if state["poison"] else loss
+
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", poisoned)
+    out = tmp_path / "nan"
+    with pytest.raises(TrainingDiverged, match=r"epoch 2.*last good checkpoint"):
+        train(
+            smoke(3),
+            tiny_cache,
+            out,
+            progress=False,
+            on_epoch_end=lambda epoch, row: state.update(poison=True),
+        )
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["epoch"] == 1
+
+
+class _Exploit:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_tampered_checkpoint_cannot_run_code(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "last.pt"
+    with open(path, "wb") as fh:
+        pickle.dump({"model": _Exploit(marker)}, fh)
+    with pytest.raises(ValueError, match="refused or unreadable checkpoint"):
+        load_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_bad_configs_fail_with_one_clear_line(tiny_cache, tmp_path):
+    config = smoke(1)
+    config.model.num_classes = 7
+    with pytest.raises(ValueError, match="num_classes=7 but dataset ravdess has 8 classes"):
+        train(config, tiny_cache, tmp_path / "x", progress=False)
+    config = smoke(1)
+    config.model.visual.image_size = 48
+    config.preprocess = dataclasses.replace(config.preprocess, image_size=48)
+    with pytest.raises(ValueError, match="prepared with other settings"):
+        train(config, tiny_cache, tmp_path / "y", progress=False)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"base": "cpu", "train": {"epoch": 3}}))
+    with pytest.raises(ValueError, match=r"unknown key\(s\) train\.epoch"):
+        load_config(bad)
+    bad.write_text(json.dumps({"base": "cpu", "train": {"epochs": "3"}}))
+    with pytest.raises(ValueError, match=r"train\.epochs must be int"):
+        load_config(bad)
+    bad.write_text(json.dumps({"base": "cpu", "preprocess": {"num_frames": 8}}))
+    with pytest.raises(ValueError, match=r"preprocess\.num_frames=8 but the model expects 16"):
+        load_config(bad)
+    with pytest.raises(ValueError, match="neither a profile"):
+        load_config("gpu-fast")
+    assert main(["train", "--config", "smoke", "--cache", str(tiny_cache), "--num-classes", "6",
+                 "--out", str(tmp_path / "z"), "--quiet"]) == 2  # fmt: skip
+
+
+def test_cpu_profile_lists_every_deviation_with_a_reason(capsys):
+    rows = diff_configs("paper", "cpu")
+    assert {key for key, *_ in rows} == set(CPU_DEVIATIONS)
+    assert all(reason for *_, reason in rows)
+    paper, cpu = load_config("paper"), load_config("cpu")
+    assert paper.model.visual.weights == "imagenet" and paper.train.batch_size == 128
+    assert type(cpu.model) is type(paper.model)
+    assert cpu.model.tucker_ranks == paper.model.tucker_ranks == (30, 128, 128)
+    assert main(["config", "--diff", "paper", "cpu"]) == 0
+    assert "train.frozen_features" in capsys.readouterr().out
+
+
+def test_held_out_protocol_keeps_actors_apart(tiny_cache, tmp_path):
+    config = smoke(1)
+    config.data.split = "held-out"
+    config.data.groups_per_fold = 1  # 4 actors here: one actor per fold
+    config.data.fold = 2
+    run = train(config, tiny_cache, tmp_path / "held", progress=False)
+    split = Split.from_json((run / "split.json").read_text())
+    actors = lambda ids: {clip_id.rsplit("-", 1)[1] for clip_id in ids}  # noqa: E731
+    assert actors(split.test_ids) == {"03"}
+    assert not actors(split.test_ids) & actors(split.train_ids + split.val_ids)
+
+
+def test_device_selection():
+    assert select_device("auto").type in ("cuda", "mps", "cpu")
+    assert select_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            select_device("cuda")
+
+
+@pytest.mark.slow
+def test_ddp_with_gloo_two_processes_writes_one_checkpoint(tiny_cache, tmp_path):
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "cmaf",
+        "train",
+        "--config",
+        "smoke",
+        "--cache",
+        str(tiny_cache),
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--quiet",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["epoch"] == 1
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["best.pt", "last.pt"]
+    assert json.loads((out / "run.json").read_text())["world_size"] == 2
