@@ -4,6 +4,7 @@ Layout (``HASH`` is :meth:`PreprocessConfig.config_hash`, so caches of different
 mix)::
 
     CACHE_ROOT/HASH/config.json          the full PreprocessConfig
+    CACHE_ROOT/HASH/classes.json         class names in label-index order
     CACHE_ROOT/HASH/items/CLIP_ID.npz    mel float32 (n_mels, mel_frames), frames uint8 (T, S, S, 3)
     CACHE_ROOT/HASH/items/CLIP_ID.json   sha256 and size of the .npz (saves re-hashing on re-runs)
     CACHE_ROOT/HASH/manifest.csv         one row per usable clip, sorted by clip_id
@@ -46,6 +47,7 @@ from cmaf.data.records import ClipRecord, DataError, Problem
 MANIFEST = "manifest.csv"
 PROBLEMS = "problems.txt"
 CONFIG = "config.json"
+CLASSES = "classes.json"
 ITEMS = "items"
 
 #: Manifest columns before the (sorted) meta fields, and after them.
@@ -445,6 +447,11 @@ def prepare(
     config_path = cache_dir / CONFIG
     if not config_path.exists() or config_path.read_bytes() != config_text:
         atomic_write_bytes(config_path, config_text)
+    # The full class list, so a class with no usable clip still keeps its index downstream.
+    classes_text = (json.dumps(list(classes)) + "\n").encode()
+    classes_path = cache_dir / CLASSES
+    if not classes_path.exists() or classes_path.read_bytes() != classes_text:
+        atomic_write_bytes(classes_path, classes_text)
 
     result = PrepareResult(cache_dir=cache_dir, n_records=len(records))
     infos: dict[str, ItemInfo] = {}

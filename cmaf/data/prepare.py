@@ -8,6 +8,7 @@ options (one line on stderr).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -35,35 +36,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--root", required=True, type=Path, help="dataset folder (only read)")
     parser.add_argument("--cache", required=True, type=Path, help="cache root folder")
     parser.add_argument(
+        "--config",
+        default=None,
+        help="take the preprocessing settings of an experiment profile (paper, cpu, smoke) or "
+        "JSON config, so the cache matches `cmaf train --config` (flags below override it)",
+    )
+    parser.add_argument(
         "--modality",
         choices=MODALITIES,
-        default=defaults.modality,
+        default=None,
         help="av: log-Mel + frames; audio: log-Mel only (e.g. the flac-only RAVDESS copy); "
-        "video: frames only (default %(default)s)",
+        f"video: frames only (default {defaults.modality})",
     )
     parser.add_argument(
-        "--frames", type=int, default=defaults.num_frames, help="frames per clip (%(default)s)"
+        "--frames", type=int, default=None, help=f"frames per clip ({defaults.num_frames})"
     )
     parser.add_argument(
-        "--image-size", type=int, default=defaults.image_size, help="frame side (%(default)s)"
+        "--image-size", type=int, default=None, help=f"frame side ({defaults.image_size})"
     )
     parser.add_argument(
         "--frame-mode",
         choices=FRAME_MODES,
-        default=defaults.frame_mode,
+        default=None,
         help="resize: whole frame squeezed to a square (paper); center_square: central square "
-        "crop first (default %(default)s)",
+        f"crop first (default {defaults.frame_mode})",
     )
     parser.add_argument(
         "--clip-seconds",
         type=float,
-        default=defaults.clip_seconds,
-        help="window length; changing it needs --hop-length to keep --mel-frames (%(default)s)",
+        default=None,
+        help="window length; changing it needs --hop-length to keep --mel-frames "
+        f"({defaults.clip_seconds})",
     )
-    parser.add_argument("--mel-frames", type=int, default=defaults.mel_frames)
-    parser.add_argument("--hop-length", type=int, default=defaults.hop_length)
+    parser.add_argument("--mel-frames", type=int, default=None, help=f"({defaults.mel_frames})")
+    parser.add_argument("--hop-length", type=int, default=None, help=f"({defaults.hop_length})")
     parser.add_argument(
-        "--face-crop", action="store_true", help="crop faces with OpenCV's Haar cascade"
+        "--face-crop", action="store_true", default=None, help="crop faces (OpenCV Haar cascade)"
     )
     parser.add_argument("--workers", type=int, default=2, help="worker processes (%(default)s)")
     parser.add_argument(
@@ -102,21 +110,27 @@ def run(args: argparse.Namespace) -> int:
         if not sep or not key:
             return _fail(f"--scan-option {item!r}: expected KEY=VALUE")
         options[key] = value
-    # Loaders know "av" and "audio"; frames-only preparation reads the audio-visual files.
-    options.setdefault("modality", "audio" if args.modality == "audio" else "av")
     try:
-        cfg = PreprocessConfig(
-            clip_seconds=args.clip_seconds,
-            hop_length=args.hop_length,
-            mel_frames=args.mel_frames,
-            num_frames=args.frames,
-            image_size=args.image_size,
-            frame_mode=args.frame_mode,
-            face_crop=args.face_crop,
-            modality=args.modality,
-        )
+        base = PreprocessConfig()
+        if args.config:
+            from cmaf.training.config import load_config
+
+            base = load_config(args.config).preprocess
+        explicit = {
+            "clip_seconds": args.clip_seconds,
+            "hop_length": args.hop_length,
+            "mel_frames": args.mel_frames,
+            "num_frames": args.frames,
+            "image_size": args.image_size,
+            "frame_mode": args.frame_mode,
+            "face_crop": args.face_crop,
+            "modality": args.modality,
+        }
+        cfg = dataclasses.replace(base, **{k: v for k, v in explicit.items() if v is not None})
     except ValueError as exc:
         return _fail(str(exc))
+    # Loaders know "av" and "audio"; frames-only preparation reads the audio-visual files.
+    options.setdefault("modality", "audio" if cfg.modality == "audio" else "av")
     try:
         # Imported here: the loaders are only needed when the command runs.
         from cmaf.data.registry import classes_for, scan_dataset

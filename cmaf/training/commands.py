@@ -24,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, help="training seed")
     train.add_argument("--epochs", type=int, help="override train.epochs")
     train.add_argument("--num-classes", type=int, help="override model.num_classes")
+    train.add_argument(
+        "--fusion", help="model: cmaf (the paper's) or a baseline (audio, video); see cmaf config"
+    )
     train.add_argument("--out", help="run directory (default runs/NAME-TIMESTAMP)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -71,6 +74,9 @@ def _train(args: argparse.Namespace) -> int:
             config.train.epochs = args.epochs
         if args.num_classes is not None:
             config.model.num_classes = args.num_classes
+        if args.fusion is not None:
+            config.model.fusion = args.fusion
+            config.name = f"{config.name}-{args.fusion}"
         if args.dataset is not None:
             config.data.dataset = args.dataset
             _check_dataset(args.cache, args.dataset)

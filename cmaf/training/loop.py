@@ -44,7 +44,7 @@ from torch.utils.data import DataLoader, Dataset
 
 import cmaf
 from cmaf.data.augment import AugmentConfig
-from cmaf.data.cache import CONFIG, MANIFEST
+from cmaf.data.cache import CLASSES, CONFIG, MANIFEST
 from cmaf.data.dataset import CachedClips, load_manifest, resolve_cache_dir
 from cmaf.data.preprocessing import PreprocessConfig
 from cmaf.data.records import ClipRecord
@@ -122,7 +122,7 @@ def records_from_manifest(rows: list[dict[str, str]]) -> list[ClipRecord]:
 
 def class_names(cache_dir: Path, rows: list[dict[str, str]]) -> list[str]:
     """Class names in label-index order: the cache's ``classes.json`` or the registry's list."""
-    listed = cache_dir / "classes.json"
+    listed = cache_dir / CLASSES
     if listed.is_file():
         return list(json.loads(listed.read_text()))
     from cmaf.data.registry import classes_for
