@@ -14,6 +14,10 @@ import sys
 # One line per sub-command module, in the order ``cmaf --help`` lists them.
 COMMANDS = [
     "cmaf.models.summary",
+    "cmaf.data.synth",
+    "cmaf.data.prepare",
+    "cmaf.data.verify",
+    "cmaf.training.commands",
 ]
 
 
