@@ -1,0 +1,443 @@
+"""Figures of results: confusion matrices, training curves, comparisons, attention, correlations.
+
+Every function takes plain data (arrays, DataFrames, the dicts cmaf writes) and returns a
+:class:`matplotlib.figure.Figure` built without pyplot, so nothing is shown or kept as global
+state; a notebook displays the returned figure, a script saves it with ``fig.savefig``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = [
+    "plot_alignment_profile",
+    "plot_attention",
+    "plot_confusion",
+    "plot_confusion_grid",
+    "plot_correlation_heatmap",
+    "plot_model_comparison",
+    "plot_per_class_comparison",
+    "plot_training_curves",
+    "pooled_confusion",
+    "top_confusions",
+]
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig
+
+
+def _normalize_rows(cm: np.ndarray) -> np.ndarray:
+    sums = cm.sum(axis=1, keepdims=True)
+    return np.divide(cm, sums, out=np.zeros_like(cm, dtype=float), where=sums > 0)
+
+
+def plot_confusion(
+    cm: Any,
+    class_names: Sequence[str],
+    mode: str = "both",
+    title: str | None = None,
+) -> Figure:
+    """Confusion-matrix heatmap(s), rows = true class, columns = predicted (Figures 5–7).
+
+    Parameters
+    ----------
+    cm
+        ``(C, C)`` counts.
+    class_names
+        Labels of the rows / columns.
+    mode
+        ``"counts"``, ``"rows"`` (row-normalised: the diagonal is each class's recall) or
+        ``"both"`` side by side.
+    title
+        Figure title.
+    """
+    import seaborn as sns
+
+    counts = np.asarray(cm, dtype=float)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
+        raise ValueError(f"cm must be square, got shape {counts.shape}")
+    if len(class_names) != counts.shape[0]:
+        raise ValueError("class_names must name every row of cm")
+    modes = {"both": ("counts", "rows"), "counts": ("counts",), "rows": ("rows",)}
+    if mode not in modes:
+        raise ValueError(f"mode {mode!r}: use counts, rows or both")
+    panels = modes[mode]
+    size = 0.45 * len(class_names) + 2.2
+    fig = _figure(size * len(panels) + 0.6, size)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, panel in zip(axes, panels, strict=True):
+        if panel == "counts":
+            data, fmt, vmax, label = counts, ".0f", None, "clips"
+            sub = "counts"
+        else:
+            data, fmt, vmax, label = _normalize_rows(counts), ".2f", 1.0, "share of true class"
+            sub = "row-normalised (diagonal = recall)"
+        sns.heatmap(
+            data,
+            ax=ax,
+            annot=len(class_names) <= 12,
+            fmt=fmt,
+            cmap="Blues",
+            vmin=0,
+            vmax=vmax,
+            square=True,
+            xticklabels=class_names,
+            yticklabels=class_names,
+            cbar_kws={"label": label, "shrink": 0.8},
+            annot_kws={"fontsize": 7},
+        )
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(sub, fontsize=10)
+        ax.tick_params(axis="x", rotation=45)
+        ax.tick_params(axis="y", rotation=0)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_confusion_grid(
+    matrices: Mapping[str, tuple[Any, Sequence[str]]],
+    title: str | None = None,
+) -> Figure:
+    """Row-normalised confusion matrices of several models side by side, one panel each.
+
+    Parameters
+    ----------
+    matrices
+        ``panel title -> (counts, class_names)``.
+    """
+    import seaborn as sns
+
+    if not matrices:
+        raise ValueError("plot_confusion_grid needs at least one matrix")
+    n = len(matrices)
+    size = 0.45 * max(len(v[1]) for v in matrices.values()) + 2.2
+    fig = _figure(size * n + 0.6, size)
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    for ax, (name, (cm, names)) in zip(axes, matrices.items(), strict=True):
+        sns.heatmap(
+            _normalize_rows(np.asarray(cm, dtype=float)),
+            ax=ax,
+            annot=len(names) <= 12,
+            fmt=".2f",
+            cmap="Blues",
+            vmin=0,
+            vmax=1,
+            square=True,
+            xticklabels=names,
+            yticklabels=names,
+            cbar=False,
+            annot_kws={"fontsize": 7},
+        )
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.tick_params(axis="x", rotation=45)
+        ax.tick_params(axis="y", rotation=0)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def pooled_confusion(run_dirs: Sequence[Any]) -> tuple[np.ndarray, list[str], int] | None:
+    """Sum of the test confusion matrices in ``metrics.json`` of ``run_dirs`` (e.g. seeds).
+
+    Returns ``(counts, class_names, runs used)``, or ``None`` when no run has finished. Runs
+    must share their class list.
+    """
+    import json
+    from pathlib import Path
+
+    tests = []
+    for d in run_dirs:
+        path = Path(d) / "metrics.json"
+        if path.is_file():
+            tests.append(json.loads(path.read_text())["test"])
+    if not tests:
+        return None
+    names = tests[0]["class_names"]
+    if any(t["class_names"] != names for t in tests):
+        raise ValueError("runs disagree on the class list; pool runs of one dataset only")
+    cm = np.sum([np.asarray(t["confusion_matrix"], dtype=np.int64) for t in tests], axis=0)
+    return cm, list(names), len(tests)
+
+
+def top_confusions(cm: Any, class_names: Sequence[str], k: int = 5):
+    """The ``k`` largest off-diagonal cells of the row-normalised matrix, as a DataFrame.
+
+    Columns ``true``, ``predicted``, ``clips`` (count) and ``share of true class``; cells with
+    no clips are left out.
+    """
+    import pandas as pd
+
+    counts = np.asarray(cm)
+    rates = _normalize_rows(counts.astype(float))
+    np.fill_diagonal(rates, 0.0)
+    order = np.argsort(rates, axis=None, kind="stable")[::-1][:k]
+    rows = [
+        (class_names[i], class_names[j], int(counts[i, j]), float(rates[i, j]))
+        for i, j in zip(*np.unravel_index(order, rates.shape), strict=True)
+        if counts[i, j] > 0
+    ]
+    return pd.DataFrame(rows, columns=["true", "predicted", "clips", "share of true class"])
+
+
+def _history_frame(history: Any):
+    import pandas as pd
+
+    if isinstance(history, pd.DataFrame):
+        return history
+    return pd.DataFrame(list(history))
+
+
+def plot_training_curves(
+    histories: Mapping[str, Any] | Any,
+    title: str | None = None,
+) -> Figure:
+    """Loss, accuracy and validation macro-F1 per epoch, for one run or several.
+
+    Parameters
+    ----------
+    histories
+        One history (list of dicts as :func:`cmaf.training.loop.read_history` returns, or a
+        DataFrame with ``epoch, train_loss, val_loss, train_accuracy, val_accuracy,
+        val_macro_f1``) or a mapping ``run name -> history``.
+    """
+    if not isinstance(histories, Mapping):
+        histories = {"run": histories}
+    fig = _figure(11, 3.4)
+    ax_loss, ax_acc, ax_f1 = fig.subplots(1, 3)
+    colors = [f"C{i}" for i in range(10)]
+    for i, (name, history) in enumerate(histories.items()):
+        h = _history_frame(history)
+        c = colors[i % len(colors)]
+        ax_loss.plot(h["epoch"], h["train_loss"], "-o", color=c, ms=3, label=f"{name} train")
+        ax_loss.plot(h["epoch"], h["val_loss"], "--s", color=c, ms=3, label=f"{name} val")
+        ax_acc.plot(h["epoch"], h["train_accuracy"], "-o", color=c, ms=3, label=f"{name} train")
+        ax_acc.plot(h["epoch"], h["val_accuracy"], "--s", color=c, ms=3, label=f"{name} val")
+        ax_f1.plot(h["epoch"], h["val_macro_f1"], "--s", color=c, ms=3, label=f"{name} val")
+    ax_loss.set_title("cross-entropy loss")
+    ax_acc.set_title("accuracy")
+    ax_f1.set_title("validation macro-F1")
+    for ax in (ax_loss, ax_acc, ax_f1):
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    ax_acc.set_ylim(0, 1)
+    ax_f1.set_ylim(0, 1)
+    ax_loss.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_per_class_comparison(
+    comparison,
+    metric: str = "f1",
+    ours_label: str = "this replication (mean ± std)",
+    paper_label: str = "paper",
+    title: str | None = None,
+) -> Figure:
+    """Grouped bars: our per-class metric (mean ± std) beside the paper's, with Δ annotated.
+
+    Parameters
+    ----------
+    comparison
+        :func:`cmaf.paper.compare_per_class` output (columns ``<metric> mean``, ``<metric>
+        std``, ``<metric> paper``, ``<metric> Δ``), percent.
+    """
+    mean = comparison[f"{metric} mean"].to_numpy(float)
+    std = np.nan_to_num(comparison[f"{metric} std"].to_numpy(float))
+    paper = comparison[f"{metric} paper"].to_numpy(float)
+    delta = comparison[f"{metric} Δ"].to_numpy(float)
+    labels = [str(i) for i in comparison.index]
+    x = np.arange(len(labels))
+    fig = _figure(max(6.0, 0.8 * len(labels) + 2), 3.8)
+    ax = fig.subplots()
+    ax.bar(x - 0.2, np.nan_to_num(mean), 0.4, yerr=std, capsize=3, label=ours_label, color="C0")
+    ax.bar(x + 0.2, paper, 0.4, label=paper_label, color="C7")
+    for xi, m, p, d in zip(x, mean, paper, delta, strict=True):
+        if np.isfinite(d):
+            ax.annotate(
+                f"Δ {d:+.1f}",
+                (xi, max(np.nan_to_num(m), np.nan_to_num(p), 0) + 2),
+                ha="center",
+                fontsize=7,
+                color="C3",
+            )
+    ax.set_xticks(x, labels, rotation=30, ha="right")
+    ax.set_ylabel(f"{metric} (%)")
+    ax.set_ylim(0, 110)
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_model_comparison(
+    table,
+    value: str = "accuracy",
+    error: str | None = None,
+    label: str = "method",
+    group: str | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Horizontal bars of one value per method (e.g. Tables 5–7 beside our runs).
+
+    Parameters
+    ----------
+    table
+        DataFrame with a ``label`` column, a ``value`` column (percent) and optionally an
+        ``error`` column (std) and a ``group`` column (colours, e.g. "paper" / "ours").
+    """
+    names = table[label].astype(str).tolist()
+    values = table[value].to_numpy(float)
+    errors = table[error].to_numpy(float) if error else None
+    groups = table[group].astype(str).tolist() if group else ["" for _ in names]
+    palette = {g: f"C{i}" for i, g in enumerate(dict.fromkeys(groups))}
+    fig = _figure(8, 0.45 * len(names) + 1.4)
+    ax = fig.subplots()
+    y = np.arange(len(names))[::-1]
+    ax.barh(
+        y,
+        values,
+        xerr=None if errors is None else np.nan_to_num(errors),
+        color=[palette[g] for g in groups],
+        capsize=3,
+    )
+    for yi, v in zip(y, values, strict=True):
+        if np.isfinite(v):
+            ax.text(v + 1, yi, f"{v:.1f}", va="center", fontsize=8)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_xlim(0, 110)
+    ax.set_xlabel(f"{value} (%)")
+    if group:
+        from matplotlib.patches import Patch
+
+        ax.legend(
+            handles=[Patch(color=c, label=g) for g, c in palette.items()], fontsize=8, loc="best"
+        )
+    ax.grid(axis="x", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_attention(
+    maps: Mapping[str, Any],
+    query_label: str = "audio step (query)",
+    key_label: str = "visual step (key)",
+    per_head: bool = True,
+    title: str | None = None,
+) -> Figure:
+    """Attention heatmaps, one row per map (e.g. before / after training).
+
+    Parameters
+    ----------
+    maps
+        ``row name -> (heads, Tq, Tk)`` (or ``(Tq, Tk)``) weights for one clip.
+    per_head
+        Show every head and the head average; else only the average.
+    """
+    rows = {k: np.asarray(v, dtype=float) for k, v in maps.items()}
+    rows = {k: (v[None] if v.ndim == 2 else v) for k, v in rows.items()}
+    heads = max(v.shape[0] for v in rows.values())
+    cols = heads + 1 if per_head else 1
+    fig = _figure(2.3 * cols + 0.8, 2.3 * len(rows) + 0.5)
+    axes = fig.subplots(len(rows), cols, squeeze=False)
+    for r, (name, att) in enumerate(rows.items()):
+        panels = [(f"head {h + 1}", att[h]) for h in range(att.shape[0])] if per_head else []
+        panels.append(("head average", att.mean(axis=0)))
+        for c in range(cols):
+            ax = axes[r][c]
+            if c >= len(panels):
+                ax.axis("off")
+                continue
+            sub, data = panels[c]
+            im = ax.imshow(data, origin="lower", aspect="auto", cmap="magma", vmin=0)
+            ax.set_title(f"{name}: {sub}", fontsize=8)
+            if c == 0:
+                ax.set_ylabel(query_label, fontsize=8)
+            if r == len(rows) - 1:
+                ax.set_xlabel(key_label, fontsize=8)
+            ax.tick_params(labelsize=7)
+            fig.colorbar(im, ax=ax, shrink=0.7).ax.tick_params(labelsize=6)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_alignment_profile(
+    profiles: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    uniform: float | None = None,
+    band: int | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Mean attention weight against diagonal offset (key step − query step).
+
+    Parameters
+    ----------
+    profiles
+        ``name -> (offsets, profile)`` from :func:`cmaf.evaluation.alignment.diagonal_profile`.
+    uniform
+        Weight of uniform attention (drawn as a dashed line).
+    band
+        Half-width of the scoring band (shaded).
+    """
+    fig = _figure(6.5, 3.2)
+    ax = fig.subplots()
+    for i, (name, (offsets, profile)) in enumerate(profiles.items()):
+        ax.plot(offsets, profile, "-", color=f"C{i}", label=name)
+    if uniform is not None:
+        ax.axhline(uniform, color="k", ls="--", lw=1, label="uniform attention")
+    if band is not None:
+        ax.axvspan(-band, band, color="C2", alpha=0.12, label=f"±{band} steps")
+    ax.set_xlabel("offset: key step − query step")
+    ax.set_ylabel("mean attention weight")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_correlation_heatmap(
+    corr,
+    title: str | None = None,
+    annotate: bool = True,
+) -> Figure:
+    """Pearson correlation heatmap (Figure 11): diverging colours, −1 blue to +1 red.
+
+    Parameters
+    ----------
+    corr
+        DataFrame of coefficients (rows × columns, e.g. acoustic × visual).
+    """
+    import seaborn as sns
+
+    fig = _figure(0.9 * corr.shape[1] + 3.2, 0.55 * corr.shape[0] + 1.6)
+    ax = fig.subplots()
+    sns.heatmap(
+        corr.astype(float),
+        ax=ax,
+        vmin=-1,
+        vmax=1,
+        center=0,
+        cmap="RdBu_r",
+        annot=annotate,
+        fmt=".2f",
+        annot_kws={"fontsize": 8},
+        cbar_kws={"label": "Pearson r"},
+    )
+    ax.tick_params(axis="x", rotation=30)
+    ax.tick_params(axis="y", rotation=0)
+    if title:
+        ax.set_title(title)
+    return fig
