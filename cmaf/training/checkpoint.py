@@ -6,49 +6,36 @@ A checkpoint holds only tensors and plain Python values (dicts, lists, numbers, 
 
 from __future__ import annotations
 
-import os
+import io
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from cmaf.data.cache import atomic_write_bytes
+
 
 def atomic_torch_save(obj: Any, path: str | Path) -> Path:
-    """Save ``obj`` to ``path`` through a temporary file in the same folder and ``os.replace``.
+    """Save ``obj`` to ``path`` atomically (temporary file, fsync, ``os.replace``).
 
     A crash or ``kill -9`` during the write leaves the previous file intact.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return atomic_write(path, buffer.getvalue())
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write text atomically (same guarantee as :func:`atomic_torch_save`)."""
+    return atomic_write(path, text.encode())
+
+
+def atomic_write(path: str | Path, data: bytes) -> Path:
+    """Write bytes atomically, creating the parent folder (the cache's primitive)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, data)
     return path
 
 

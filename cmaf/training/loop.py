@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import io
 import json
 import math
 import os
@@ -52,7 +53,12 @@ from cmaf.data.splits import Split, held_out_folds, random_split, with_validatio
 from cmaf.evaluation.metrics import bootstrap_ci, classification_report
 from cmaf.models.baselines import build_model
 from cmaf.models.model import CMAF
-from cmaf.training.checkpoint import atomic_torch_save, atomic_write_text, load_checkpoint
+from cmaf.training.checkpoint import (
+    atomic_torch_save,
+    atomic_write,
+    atomic_write_text,
+    load_checkpoint,
+)
 from cmaf.training.config import ExperimentConfig
 
 HISTORY_COLUMNS = (
@@ -323,15 +329,11 @@ def attention_maps(
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    import io
-
     if not arrays:
         return
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buffer.getvalue())
-    os.replace(tmp, path)
+    atomic_write(path, buffer.getvalue())
 
 
 def _write_history(path: Path, history: list[dict[str, float]]) -> None:
