@@ -1,5 +1,8 @@
 # Two commands do everything on a fresh machine; each creates .venv itself when missing.
-#   make test   — lint + the test suite (what CI runs)
+#   make test   — lint + the test suite (what CI runs; includes a smoke build of the book)
+#   make book   — build the Jupyter Book; prints the path of its index.html
+#                 make book [DATASET=synthetic] [DATA_ROOT=DIR] [PROFILE=cpu] [SEEDS=0,1,2]
+#                           [RUNS_ROOT=runs/book-PROFILE-DATASET] [OUT=_build]
 # Set-up is re-run whenever pyproject.toml changes.
 
 PYTHON ?= python3
@@ -7,7 +10,14 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.cmaf-installed
 
-.PHONY: test lint venv clean
+DATASET   ?= synthetic
+DATA_ROOT ?=
+PROFILE   ?= cpu
+SEEDS     ?= 0
+RUNS_ROOT ?=
+OUT       ?= _build
+
+.PHONY: test lint venv book clean
 
 venv: $(STAMP)
 
@@ -16,7 +26,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# The torch set (torch 2.14.1, torchvision 0.29.1, torchaudio 2.11.0) is pinned in
 	# pyproject.toml; on x86_64 / Python 3.11 pip takes it from local wheels in about a minute.
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,book]'
 	@touch $(STAMP)
 
 lint: $(STAMP)
@@ -25,6 +35,11 @@ lint: $(STAMP)
 
 test: lint
 	$(VENV)/bin/pytest -q -ra
+
+book: $(STAMP)
+	$(VENV)/bin/cmaf book --dataset '$(DATASET)' --profile '$(PROFILE)' --seeds '$(SEEDS)' \
+		--out '$(OUT)' $(if $(DATA_ROOT),--data-root '$(DATA_ROOT)') \
+		$(if $(RUNS_ROOT),--runs-root '$(RUNS_ROOT)')
 
 clean:
 	rm -rf $(VENV) build _build book/_build .pytest_cache .ruff_cache

@@ -1,0 +1,407 @@
+"""The book: chapter sources, the build (``cmaf book``) and the built HTML in a browser.
+
+* Source checks (fast): chapters hold no outputs, declare the parameters contract and the
+  outline headings, and match ``_toc.yml``.
+* Build helpers (seconds): links, the error message of a failing cell, a throwaway book built
+  with ``-W``.
+* The smoke build (slow, a few minutes): ``build_book(profile="smoke")`` runs every chapter of
+  ``notebooks/`` with papermill and builds the HTML with warnings as errors; headless Chromium
+  then opens every page (skipped when ``/usr/bin/chromium`` is missing).
+
+The chapter checks skip while ``notebooks/`` holds no chapter.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import browser_check
+
+from cmaf.book import (
+    PARAMETERS,
+    STAGES,
+    BookError,
+    build_book,
+    chapter_sources,
+    copy_book_sources,
+    execute_chapters,
+    retarget_links,
+    toc_files,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+CHAPTERS = sorted(NOTEBOOKS.glob("*.md"))
+OUTLINE = ("Overview", "Prerequisites", "Summary", "References")
+
+needs_chapters = pytest.mark.skipif(
+    not CHAPTERS, reason="notebooks/ holds no chapter yet (the chapters are written separately)"
+)
+
+
+def _jupytext():
+    return pytest.importorskip("jupytext", reason="the book extra is not installed")
+
+
+def _tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _parameters_of(source: str) -> dict:
+    values = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # a docstring-like comment string
+        assert isinstance(node, ast.Assign) and len(node.targets) == 1, (
+            f"the parameters cell may only assign values, found: {ast.unparse(node)}"
+        )
+        values[ast.unparse(node.targets[0])] = ast.literal_eval(node.value)
+    return values
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+def test_no_executed_notebooks_in_sources():
+    committed = [p.relative_to(ROOT) for p in NOTEBOOKS.rglob("*.ipynb")]
+    assert not committed, f"notebooks/ must hold MyST sources only, found {committed}"
+
+
+@needs_chapters
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_has_no_outputs(path):
+    nb = _jupytext().read(path)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        assert not cell.get("outputs"), f"{path.name}: cell {index} carries outputs"
+        assert cell.get("execution_count") is None, f"{path.name}: cell {index} has a count"
+
+
+@needs_chapters
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_parameters_and_outline(path):
+    nb = _jupytext().read(path)
+    tagged = [c for c in nb.cells if "parameters" in _tags(c)]
+    assert len(tagged) == 1, f"{path.name}: {len(tagged)} cells tagged 'parameters', need one"
+    assert tagged[0].cell_type == "code"
+    assert _parameters_of(tagged[0].source) == PARAMETERS, (
+        f"{path.name}: the parameters cell must assign exactly {PARAMETERS}"
+    )
+    headings = {
+        match.group(1).strip()
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for match in re.finditer(r"^#{1,6}\s+(.+?)\s*$", cell.source, re.M)
+    }
+    missing = [name for name in OUTLINE if name not in headings]
+    assert not missing, f"{path.name}: missing outline heading(s) {missing}"
+
+
+@needs_chapters
+def test_toc_lists_every_chapter():
+    entries = toc_files(ROOT / "_toc.yml")
+    listed = {e for e in entries if e.startswith("notebooks/")}
+    present = {f"notebooks/{p.stem}" for p in CHAPTERS}
+    assert present == listed, (
+        f"not in _toc.yml: {sorted(present - listed)}; listed but missing: "
+        f"{sorted(listed - present)}"
+    )
+
+
+def test_toc_and_static_pages():
+    entries = toc_files(ROOT / "_toc.yml")
+    assert entries[0] == "book/intro"
+    assert entries[-3:] == ["book/glossary", "book/how_built", "book/status"]
+    for page in ("intro", "glossary", "how_built"):
+        assert (ROOT / "book" / f"{page}.md").is_file()
+    assert not (ROOT / "book" / "status.md").exists(), "book/status.md is generated at build"
+
+
+def test_config_builds_offline_without_executing():
+    yaml = pytest.importorskip("yaml")
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["execute_notebooks"] == "off"
+    extensions = config["sphinx"]["extra_extensions"]
+    assert "sphinx-mathjax-offline" in extensions
+    assert "sphinx_exercise" in extensions
+    assert {"dollarmath", "amsmath"} <= set(config["parse"]["myst_enable_extensions"])
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def test_retarget_links():
+    executed = {"notebooks/01_literature", "notebooks/02_data"}
+    text = (
+        "[a](02_data.md) [b](02_data.md#split) [c](../book/glossary.md) "
+        "[d](https://x.org/02_data.md) [e](03_missing.md)"
+    )
+    out = retarget_links(text, "notebooks/01_literature", executed)
+    assert "[a](02_data.ipynb)" in out
+    assert "[b](02_data.ipynb#split)" in out
+    assert "[c](../book/glossary.md)" in out
+    assert "[d](https://x.org/02_data.md)" in out
+    assert "[e](03_missing.md)" in out
+    intro = retarget_links("[x](../notebooks/02_data.md)", "book/intro", executed)
+    assert intro == "[x](../notebooks/02_data.ipynb)"
+
+
+def test_build_book_rejects_bad_arguments(tmp_path):
+    with pytest.raises(BookError, match="unknown dataset"):
+        build_book(dataset="mnist", runs_root=tmp_path, out_dir=tmp_path)
+    with pytest.raises(BookError, match="needs --data-root"):
+        build_book(dataset="ravdess", runs_root=tmp_path, out_dir=tmp_path)
+    with pytest.raises(BookError, match="unknown profile"):
+        build_book(profile="gpu", runs_root=tmp_path, out_dir=tmp_path)
+
+
+def test_missing_chapter_is_named(tmp_path):
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n  - file: notebooks/01_gone\n"
+    )
+    with pytest.raises(BookError, match="notebooks/01_gone"):
+        chapter_sources(tmp_path)
+
+
+CHAPTER_TEMPLATE = """\
+---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# {title}
+
+## Overview
+
+A throwaway chapter; see [the other one]({other}.md) and $a \\otimes v$.
+
+## Prerequisites
+
+None.
+
+```{{code-cell}} ipython3
+:tags: [parameters]
+
+dataset = "synthetic"
+data_root = ""
+runs_root = "runs/book-smoke"
+profile = "smoke"
+seeds = [0]
+```
+
+```{{code-cell}} ipython3
+---
+mystnb:
+  figure:
+    caption: A figure of SYNTHETIC nothing.
+    name: fig-{name}
+---
+import matplotlib.pyplot as plt
+
+print(dataset, profile, seeds)
+fig, ax = plt.subplots(figsize=(3, 2))
+ax.plot([0, 1], [{body}, 1])
+plt.show()
+```
+
+## Summary
+
+See {{numref}}`fig-{name}`.
+
+## References
+
+None.
+"""
+
+
+def _throwaway_book(root: Path, body: str = "0") -> list[tuple[str, Path]]:
+    (root / "notebooks").mkdir(parents=True)
+    for name, other in (("01_one", "02_two"), ("02_two", "01_one")):
+        text = CHAPTER_TEMPLATE.format(title=name, other=other, name=name, body=body)
+        (root / "notebooks" / f"{name}.md").write_text(text)
+    (root / "_config.yml").write_text((ROOT / "_config.yml").read_text())
+    (root / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n  - caption: Chapters\n    chapters:\n"
+        "      - file: notebooks/01_one\n      - file: notebooks/02_two\n"
+        "  - caption: About\n    chapters:\n      - file: book/glossary\n"
+        "      - file: book/how_built\n      - file: book/status\n"
+    )
+    (root / "book").mkdir()
+    for page in ("intro", "glossary", "how_built"):
+        (root / "book" / f"{page}.md").write_text((ROOT / "book" / f"{page}.md").read_text())
+    return chapter_sources(root)
+
+
+PARAMS = {"dataset": "synthetic", "data_root": "/d", "runs_root": "/r", "profile": "cpu"}
+
+
+def test_failing_cell_names_notebook_and_cell(tmp_path):
+    pytest.importorskip("papermill", reason="the book extra is not installed")
+    chapters = _throwaway_book(tmp_path / "src", body="1 / 0")
+    with pytest.raises(BookError) as info:
+        execute_chapters(
+            chapters,
+            tmp_path / "out",
+            tmp_path / "stage",
+            {**PARAMS, "seeds": [0]},
+            tmp_path,
+            False,
+        )
+    message = str(info.value)
+    assert "01_one.md" in message and "cell In [3]" in message and "ZeroDivisionError" in message
+    assert "\n" not in message
+    assert not list((tmp_path / "src" / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.slow
+def test_throwaway_book_builds_with_warnings_as_errors(tmp_path):
+    """Execute two throwaway chapters and build their book with -W, as cmaf book does."""
+    pytest.importorskip("papermill", reason="the book extra is not installed")
+    from cmaf.book import build_html, write_status_page
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    chapters = _throwaway_book(src)
+    executed = execute_chapters(
+        chapters, out, tmp_path / "stage", {**PARAMS, "seeds": [1, 2]}, src, False
+    )
+    nb = json.loads(executed[0].read_text())
+    assert nb["metadata"]["papermill"]["parameters"]["seeds"] == [1, 2]
+    removed = [c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", [])]
+    assert "remove-cell" in removed[0]["metadata"]["tags"]
+    assert any("02_two.ipynb" in "".join(c["source"]) for c in nb["cells"])
+    write_status_page(
+        out / "book" / "status.md",
+        dataset="synthetic",
+        data_root="",
+        profile="smoke",
+        seeds=[1, 2],
+        runs_root=tmp_path / "runs",
+        executed=executed,
+        run_dirs=[],
+        stage_seconds={"corpus": 1.0},
+    )
+    copy_book_sources(src, out, {entry for entry, _ in chapters})
+    index = build_html(out, progress=False)
+    html_dir = index.parent
+    assert (html_dir / "notebooks" / "01_one.html").is_file()
+    assert (html_dir / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    assert browser_check.check_links(html_dir) == []
+    status = (html_dir / "book" / "status.html").read_text()
+    assert "synthetic" in status and "papermill" in status
+
+
+# ----------------------------------------------------------------------------- smoke build
+
+
+def _image_outputs(notebook: Path) -> int:
+    """Image outputs a chapter shows (cells not removed from the page)."""
+    nb = json.loads(notebook.read_text())
+    count = 0
+    for cell in nb["cells"]:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if cell["cell_type"] != "code" or tags & {"remove-cell", "remove-output"}:
+            continue
+        for output in cell.get("outputs", []):
+            if any(mime.startswith("image/") for mime in output.get("data", {})):
+                count += 1
+    return count
+
+
+@pytest.fixture(scope="module")
+def smoke_book(tmp_path_factory):
+    if not CHAPTERS:
+        pytest.skip("notebooks/ holds no chapter yet (the chapters are written separately)")
+    pytest.importorskip("papermill", reason="the book extra is not installed")
+    tmp = tmp_path_factory.mktemp("book")
+
+    def others():  # anything but the MyST sources (an executed copy, a checkpoint folder)
+        return sorted(p.name for p in NOTEBOOKS.iterdir() if p.suffix != ".md")
+
+    before = others()
+    index = build_book(profile="smoke", runs_root=tmp / "runs", out_dir=tmp / "out", progress=False)
+    assert others() == before, "the build wrote into notebooks/"
+    return {"index": index, "runs": tmp / "runs", "src": tmp / "out" / "book-src"}
+
+
+@pytest.mark.slow
+def test_smoke_build(smoke_book):
+    index, runs, src = smoke_book["index"], smoke_book["runs"], smoke_book["src"]
+    assert index == src / "_build" / "html" / "index.html" and index.is_file()
+    stages = json.loads((runs / "stages.json").read_text())
+    assert list(stages) == list(STAGES)
+    for model in ("cmaf", "audio", "video"):
+        assert (runs / "train" / f"{model}-seed0" / "metrics.json").is_file()
+    html_dir = index.parent
+    for path in CHAPTERS:
+        executed = src / "notebooks" / f"{path.stem}.ipynb"
+        meta = json.loads(executed.read_text())["metadata"]["papermill"]
+        assert meta["parameters"]["profile"] == "smoke"
+        assert (html_dir / "notebooks" / f"{path.stem}.html").is_file()
+    for page in html_dir.rglob("*.html"):
+        text = page.read_text(errors="replace")
+        assert not re.search(r"https?://[^\"']*mathjax", text, re.I), f"{page}: CDN MathJax"
+    assert "smoke" in (html_dir / "book" / "status.html").read_text()
+
+
+@pytest.mark.slow
+def test_smoke_build_internal_links(smoke_book):
+    assert browser_check.check_links(smoke_book["index"].parent) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not browser_check.chromium_available(), reason="chromium is not installed (.ci/run adds it)"
+)
+def test_smoke_build_in_browser(smoke_book):
+    html_dir = smoke_book["index"].parent
+    reports = browser_check.browser_report(html_dir)
+    assert reports, "no page was opened"
+    failures = []
+    for page, report in reports.items():
+        if "error" in report:
+            failures.append(f"{page}: {report['error']}")
+            continue
+        broken = [img["src"][:60] for img in report["images"] if not img["loaded"]]
+        if broken:
+            failures.append(f"{page}: images that did not load: {broken}")
+        if report["tracebacks"] or report["stderr_errors"]:
+            failures.append(f"{page}: a cell output shows a traceback or an error")
+    for path in CHAPTERS:
+        page = f"notebooks/{path.stem}.html"
+        expected = _image_outputs(smoke_book["src"] / "notebooks" / f"{path.stem}.ipynb")
+        shown = len(reports.get(page, {}).get("images", []))
+        if shown < expected:
+            failures.append(f"{page}: {shown} images for {expected} figure outputs")
+    assert not failures, "\n".join(failures)
+
+
+def test_cli_lists_book_command():
+    out = subprocess.run(
+        [sys.executable, "-m", "cmaf", "book", "--help"], capture_output=True, text=True
+    )
+    assert out.returncode == 0 and "--profile" in out.stdout
+
+
+def test_parameters_show_paths_relative_to_the_sources(tmp_path):
+    from cmaf.book import _shown_path
+
+    assert _shown_path(tmp_path / "runs" / "book-cpu-synthetic", tmp_path) == (
+        "runs/book-cpu-synthetic"
+    )
+    assert _shown_path(Path("/elsewhere/data"), tmp_path) == str(Path("/elsewhere/data"))
