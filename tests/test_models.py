@@ -293,6 +293,11 @@ def test_imagenet_weights_load_from_the_hub_cache(tmp_path, monkeypatch):
     )
 
 
+def test_block_parameters_cover_every_parameter_once():
+    model = CMAF(tiny_config())
+    assert sum(model.block_parameters().values()) == sum(p.numel() for p in model.parameters())
+
+
 def test_summary_command_prints_every_block(capsys):
     assert main(["summary", "--frames", "4", "--image-size", "32", "--num-classes", "6"]) == 0
     out = capsys.readouterr().out

@@ -78,6 +78,11 @@ class VisualEncoderConfig:
     gru_hidden: int = 256
     gru_layers: int = 1  # not given by the paper
     freeze_backbone: bool = False  # the paper fine-tunes end to end
+    # Not in the paper: batch-normalise the 512 backbone features per channel before the Bi-GRU.
+    # Frame features share a large common component (identity, lighting) and vary little
+    # between clips; standardising them lets the GRU learn (without it a frozen backbone's
+    # features left the video-only model at chance on the synthetic corpus).
+    feature_norm: bool = True
 
     @property
     def out_dim(self) -> int:

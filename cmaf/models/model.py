@@ -133,7 +133,7 @@ class CMAF(nn.Module):
         blocks = {
             "audio_encoder": self.audio_encoder,
             "visual_backbone": self.visual_encoder.backbone,
-            "visual_gru": self.visual_encoder.gru,
+            "visual_gru": [self.visual_encoder.feature_norm, self.visual_encoder.gru],
             "audio_projection": self.audio_projection,
             "visual_projection": self.visual_projection,
             "temporal_alignment": None,
@@ -143,7 +143,9 @@ class CMAF(nn.Module):
             "fbp": self.pooling,
             "classifier": self.classifier,
         }
-        return {
-            name: 0 if module is None else sum(p.numel() for p in module.parameters())
-            for name, module in blocks.items()
-        }
+
+        def count(modules) -> int:
+            modules = modules if isinstance(modules, list) else [modules]
+            return sum(p.numel() for m in modules if m is not None for p in m.parameters())
+
+        return {name: count(modules) for name, modules in blocks.items()}

@@ -57,8 +57,10 @@ class VisualEncoder(nn.Module):
     """ResNet-18 frame features (Eq. 2) refined by a Bi-GRU (Eq. 3).
 
     The backbone's ``fc`` is replaced by the identity, so each frame yields its 512-d global
-    average-pooled embedding. The Bi-GRU runs over the ``T_image`` frames and its full output
-    sequence (both directions concatenated, ``2 × gru_hidden`` = 512 by default) is kept.
+    average-pooled embedding. These are batch-normalised per channel (``feature_norm``, not in
+    the paper: it standardises features that vary little between clips) before the Bi-GRU. The
+    Bi-GRU runs over the ``T_image`` frames and its full output sequence (both directions
+    concatenated, ``2 × gru_hidden`` = 512 by default) is kept.
 
     Parameters
     ----------
@@ -78,6 +80,7 @@ class VisualEncoder(nn.Module):
         self.backbone = backbone
         if config.freeze_backbone:
             self.backbone.requires_grad_(False)
+        self.feature_norm = nn.BatchNorm1d(config.backbone_dim) if config.feature_norm else None
         self.gru = nn.GRU(
             input_size=config.backbone_dim,
             hidden_size=config.gru_hidden,
@@ -128,5 +131,7 @@ class VisualEncoder(nn.Module):
                 f"frame features must have {self.config.backbone_dim} channels, got "
                 f"{tuple(features.shape)}"
             )
+        if self.feature_norm is not None:
+            features = self.feature_norm(features.transpose(1, 2)).transpose(1, 2)
         sequence, _ = self.gru(features)
         return sequence
