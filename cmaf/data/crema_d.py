@@ -28,7 +28,7 @@ import csv
 import re
 from pathlib import Path
 
-from cmaf.data.records import ClipRecord, DataError, Problem, ScanResult
+from cmaf.data.records import ClipRecord, DataError, Problem, ScanResult, check_size
 
 DATASET = "crema-d"
 
@@ -189,13 +189,9 @@ def _files(folder: Path, suffix: str, result: ScanResult) -> dict[str, Path]:
         except DataError as exc:
             result.problems.append(Problem(path, str(exc)))
             continue
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            result.problems.append(Problem(path, f"cannot stat ({exc})"))
-            continue
-        if size == 0:
-            result.problems.append(Problem(path, "empty file (0 bytes): fetch it again"))
+        size, problem = check_size(path, "fetch it again")
+        if problem is not None:
+            result.problems.append(problem)
             continue
         if size < 1024:
             # A Git LFS pointer (about 130 bytes) instead of the media: `git lfs pull` was skipped.

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cmaf.data.records import ClipRecord, DataError, Problem, ScanResult
+from cmaf.data.records import ClipRecord, DataError, Problem, ScanResult, check_size
 
 DATASET = "ravdess"
 
@@ -207,13 +207,9 @@ def scan(root: str | Path, modality: str = "av", vocal_channel: str = "speech") 
                 priority = 1
             else:
                 continue  # video-only files carry no audio
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            result.problems.append(Problem(path, f"cannot stat ({exc})"))
-            continue
-        if size == 0:
-            result.problems.append(Problem(path, "empty file (0 bytes): re-extract it"))
+        _, problem = check_size(path, "re-extract it")
+        if problem is not None:
+            result.problems.append(problem)
             continue
         take = fields["take"]
         previous = chosen.get(take)

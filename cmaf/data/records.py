@@ -67,3 +67,18 @@ class ScanResult:
 
     records: list[ClipRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+
+
+def check_size(path: Path, empty_fix: str) -> tuple[int, Problem | None]:
+    """Size of ``path`` in bytes, or the :class:`Problem` that makes it unusable.
+
+    A file that cannot be stat-ed or is empty is a problem; ``empty_fix`` says how to repair an
+    empty one (e.g. "re-extract it"). Loaders call this before trusting a file they only scan.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return 0, Problem(path, f"cannot stat ({exc})")
+    if size == 0:
+        return 0, Problem(path, f"empty file (0 bytes): {empty_fix}")
+    return size, None
