@@ -3,6 +3,8 @@
 #   make book   — build the Jupyter Book; prints the path of its index.html
 #                 make book [DATASET=synthetic] [DATA_ROOT=DIR] [PROFILE=cpu] [SEEDS=0,1,2]
 #                           [RUNS_ROOT=runs/book-PROFILE-DATASET] [OUT=_build]
+#                           [SPEECH_ROOT=DIR]  (real RAVDESS speech for chapter 10; default
+#                            ../shared/data/ravdess-speech when it exists, SPEECH_ROOT= skips)
 # Set-up is re-run whenever pyproject.toml changes.
 
 PYTHON ?= python3
@@ -16,6 +18,7 @@ PROFILE   ?= cpu
 SEEDS     ?= 0
 RUNS_ROOT ?=
 OUT       ?= _build
+SPEECH_ROOT ?= $(if $(wildcard ../shared/data/ravdess-speech/Actor_01),../shared/data/ravdess-speech)
 
 .PHONY: test lint venv book clean
 
@@ -39,7 +42,8 @@ test: lint
 book: $(STAMP)
 	$(VENV)/bin/cmaf book --dataset '$(DATASET)' --profile '$(PROFILE)' --seeds '$(SEEDS)' \
 		--out '$(OUT)' $(if $(DATA_ROOT),--data-root '$(DATA_ROOT)') \
-		$(if $(RUNS_ROOT),--runs-root '$(RUNS_ROOT)')
+		$(if $(RUNS_ROOT),--runs-root '$(RUNS_ROOT)') \
+		$(if $(SPEECH_ROOT),--speech-root '$(SPEECH_ROOT)')
 
 clean:
 	rm -rf $(VENV) build _build book/_build .pytest_cache .ruff_cache

@@ -24,7 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # In the order they run; a listed benchmark whose file is missing is skipped.
-BENCHMARKS = ("tucker", "prepare", "training")
+BENCHMARKS = ("tucker", "prepare", "training", "book_stages")
 
 
 def _reports_ratio(line: str) -> bool:

@@ -12,6 +12,10 @@ Stages (each timed; the seconds are written to ``RUNS_ROOT/stages.json`` as they
     One run per seed and model (``cmaf``, ``audio``, ``video``) into
     ``RUNS_ROOT/train/<model>-seed<S>/``; a run with ``metrics.json`` is reused, an interrupted
     one resumed from ``checkpoints/last.pt``.
+``speech``
+    Only when a RAVDESS speech folder is given (``--speech-root``; ``make book`` passes the
+    shared copy when it exists): ``cmaf speech`` with the profile's plan
+    (:data:`cmaf.speech.BOOK_PLANS`) into ``RUNS_ROOT/speech``, for the real-data chapter.
 ``notebooks``
     Every chapter of ``_toc.yml`` that lives in ``notebooks/`` is converted by jupytext and
     executed by papermill with the book parameters into ``OUT/book-src/notebooks/NAME.ipynb``.
@@ -24,13 +28,15 @@ Stages (each timed; the seconds are written to ``RUNS_ROOT/stages.json`` as they
     never executes code itself).
 
 The notebook parameter contract: each chapter has one cell tagged ``parameters`` holding
-exactly :data:`PARAMETERS` (the defaults below); ``cmaf book`` overrides all five.
+exactly :data:`PARAMETERS` (the defaults below) plus its entry in :data:`CHAPTER_PARAMETERS`;
+``cmaf book`` overrides all of them.
 
 ``RUNS_ROOT`` layout::
 
     RUNS_ROOT/corpus/                 synthetic corpus (dataset "synthetic" only)
     RUNS_ROOT/cache/<hash>/           the prepared cache (one preprocessing config)
     RUNS_ROOT/train/<model>-seed<S>/  run directories, model in cmaf, audio, video
+    RUNS_ROOT/speech/                 the real-data chapter's runs (``cmaf speech``)
     RUNS_ROOT/stages.json             seconds per stage of the last build
 """
 
@@ -69,8 +75,12 @@ PARAMETERS: dict[str, Any] = {
     "profile": "smoke",
     "seeds": [0],
 }
+#: Parameters only some chapters declare, after :data:`PARAMETERS` (entry -> name -> default).
+CHAPTER_PARAMETERS: dict[str, dict[str, Any]] = {
+    "notebooks/10_real_speech": {"speech_root": ""},
+}
 #: The order of the stages in ``stages.json``.
-STAGES = ("corpus", "prepare", "train", "notebooks", "status", "html")
+STAGES = ("corpus", "prepare", "train", "speech", "notebooks", "status", "html")
 #: Name of the private Jupyter kernel that runs the chapters with this interpreter.
 KERNEL_NAME = "cmaf-book-python3"
 #: Packages whose versions the status page lists.
@@ -359,7 +369,7 @@ def train_runs(
         The run directories, seed by seed in :data:`MODELS` order.
     """
     from cmaf.training.config import load_config
-    from cmaf.training.loop import train
+    from cmaf.training.protocols import ensure_run
 
     run_dirs = []
     for seed in seeds:
@@ -373,33 +383,18 @@ def train_runs(
             config.model.num_classes = num_classes
             if dataset != "synthetic":
                 config.data.dataset = dataset
-            if (run_dir / "metrics.json").is_file():
-                _log(progress, f"train {run_dir.name}: finished earlier, reused")
-                if not _same_config(run_dir, config.to_json()):
-                    _log(
-                        progress,
-                        f"warning: {run_dir} was trained with another config than the "
-                        f"{profile} profile's current one; delete it to retrain",
-                    )
-                continue
-            resume = (run_dir / "checkpoints" / "last.pt").is_file()
-            if not resume and run_dir.exists():
-                # Stopped before its first checkpoint: nothing worth keeping.
-                shutil.rmtree(run_dir)
-            _log(progress, f"train {run_dir.name}" + (" (resuming)" if resume else ""))
             try:
                 config.validate()
-                train(config, cache_dir, run_dir, resume=resume, progress=progress)
+                ensure_run(
+                    config,
+                    cache_dir,
+                    run_dir,
+                    progress=progress,
+                    log=lambda message: _log(progress, f"train {message}"),
+                )
             except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
                 raise BookError(f"train {run_dir.name}: {exc}") from exc
     return run_dirs
-
-
-def _same_config(run_dir: Path, config_json: str) -> bool:
-    try:
-        return json.loads((run_dir / "config.json").read_text()) == json.loads(config_json)
-    except (OSError, ValueError):
-        return False
 
 
 @contextmanager
@@ -457,7 +452,8 @@ def execute_chapters(
     staging
         Scratch folder for the converted sources and the private kernelspec.
     parameters
-        Values for the chapters' ``parameters`` cell (:data:`PARAMETERS`' names).
+        Values for the chapters' ``parameters`` cell: :data:`PARAMETERS`' names, and those of
+        :data:`CHAPTER_PARAMETERS`, which go only to the chapters that declare them.
     cwd
         Working directory of the kernel (the source folder).
     progress
@@ -497,11 +493,15 @@ def execute_chapters(
                 progress,
                 f"executing {source.relative_to(cwd) if source.is_relative_to(cwd) else source}",
             )
+            own = {
+                name: parameters.get(name, default)
+                for name, default in CHAPTER_PARAMETERS.get(entry, {}).items()
+            }
             try:
                 papermill.execute_notebook(
                     str(staged),
                     str(output),
-                    parameters=parameters,
+                    parameters={**{k: parameters[k] for k in PARAMETERS}, **own},
                     kernel_name=kernel_name,
                     cwd=str(cwd),
                     progress_bar=False,
@@ -803,6 +803,7 @@ def build_book(
     actors: int | None = None,
     progress: bool = True,
     source_dir: str | Path | None = None,
+    speech_root: str | Path | None = None,
 ) -> Path:
     """Build the book: data, training runs, executed chapters, status page, HTML.
 
@@ -830,6 +831,10 @@ def build_book(
     source_dir
         Folder with ``_config.yml``, ``_toc.yml``, ``book/`` and ``notebooks/``; default the
         repository (:func:`source_root`). Tests point it at a throwaway book.
+    speech_root
+        RAVDESS's audio-only speech folder (``Actor_XX/03-01-*.wav`` or ``.flac``): runs the
+        ``speech`` stage for the real-data chapter. ``None`` skips it (the chapter then says
+        how to get the data).
 
     Returns
     -------
@@ -860,6 +865,10 @@ def build_book(
         data_root = Path(data_root).resolve()
         if not data_root.is_dir():
             raise BookError(f"{data_root}: dataset root is not a folder")
+    if speech_root:
+        speech_root = Path(speech_root).resolve()
+        if not speech_root.is_dir():
+            raise BookError(f"{speech_root}: speech root is not a folder")
     chapters = chapter_sources(root)  # fail early on a missing chapter
     stages = _Stages(runs_root / "stages.json", progress)
 
@@ -876,6 +885,17 @@ def build_book(
             dataset, profile, seeds, cache_dir, runs_root / "train", len(classes), progress
         )
 
+    if speech_root:
+        from cmaf.speech import BOOK_PLANS, SpeechError, run_speech
+
+        with stages.stage("speech"):
+            try:
+                run_speech(
+                    speech_root, runs_root / "speech", BOOK_PLANS[profile], progress=progress
+                )
+            except SpeechError as exc:
+                raise BookError(f"speech: {exc}") from exc
+
     book_src = out_dir / "book-src"
     staging = out_dir / "staging"
     for folder in (book_src, staging):
@@ -890,6 +910,7 @@ def build_book(
         "runs_root": _shown_path(runs_root, root),
         "profile": profile,
         "seeds": list(seeds),
+        "speech_root": _shown_path(speech_root, root) if speech_root else "",
     }
     with stages.stage("notebooks"):
         executed = execute_chapters(chapters, book_src, staging, parameters, root, progress)
@@ -944,6 +965,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--actors", type=int, default=None, help="synthetic actors (default: by profile)"
     )
+    parser.add_argument(
+        "--speech-root",
+        type=Path,
+        default=None,
+        help="RAVDESS audio-only speech folder: also run the real-data chapter's experiment",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.set_defaults(func=_run)
 
@@ -959,6 +986,7 @@ def _run(args: argparse.Namespace) -> int:
             out_dir=args.out,
             actors=args.actors,
             progress=not args.quiet,
+            speech_root=args.speech_root,
         )
     except BookError as exc:
         print(f"cmaf book: error: {exc}", file=sys.stderr)
@@ -968,6 +996,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 __all__ = [
+    "CHAPTER_PARAMETERS",
     "DATASETS",
     "MODELS",
     "PARAMETERS",

@@ -60,5 +60,24 @@ def test_run_quick_reports_every_ratio(tmp_path):
     assert "GEMM fraction" in out
     if (BENCHMARKS / "prepare.py").exists():
         assert "prepare (ok" in out
+    assert "ratio cached / frames" in out and "ratio NHWC / NCHW" in out  # training.py
+    assert "training (ok" in out
+    assert "slowest stage: train" in out and "book_stages (ok" in out
     assert (tmp_path / "results.json").exists()
     assert (tmp_path / "tucker.json").exists()
+    assert (tmp_path / "training.json").exists()
+
+
+def test_benchmark_tables_read_the_committed_results():
+    from cmaf.evaluation import benchmarks
+
+    results = benchmarks.load_results(BENCHMARKS / "results")
+    tucker = benchmarks.tucker_table(results["tucker"])
+    case = results["tucker"]["cases"][0]
+    assert tucker.loc[0, "time ×"] == pytest.approx(case["literal_ms"] / case["factorised_ms"])
+    assert "cores" in benchmarks.machine_line(results["tucker"])
+    training = benchmarks.training_table(results["training"])
+    assert set(training["case"]) >= {"frames", "cached"}
+    stages = benchmarks.stage_table({"a": 1.0, "b": 3.0})
+    assert stages["share (%)"].tolist() == [25.0, 75.0]
+    assert benchmarks.load_results(BENCHMARKS / "missing") == {}

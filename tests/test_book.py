@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import browser_check
 
 from cmaf.book import (
+    CHAPTER_PARAMETERS,
     PARAMETERS,
     STAGES,
     BookError,
@@ -40,6 +41,9 @@ from cmaf.book import (
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
+#: The real RAVDESS speech folder beside the checkout; the smoke build runs the real-data
+#: chapter's experiment when it is there.
+SPEECH_ROOT = ROOT.parent / "shared" / "data" / "ravdess-speech"
 CHAPTERS = sorted(NOTEBOOKS.glob("*.md"))
 OUTLINE = ("Overview", "Prerequisites", "Summary", "References")
 
@@ -94,8 +98,9 @@ def test_chapter_parameters_and_outline(path):
     tagged = [c for c in nb.cells if "parameters" in _tags(c)]
     assert len(tagged) == 1, f"{path.name}: {len(tagged)} cells tagged 'parameters', need one"
     assert tagged[0].cell_type == "code"
-    assert _parameters_of(tagged[0].source) == PARAMETERS, (
-        f"{path.name}: the parameters cell must assign exactly {PARAMETERS}"
+    expected = {**PARAMETERS, **CHAPTER_PARAMETERS.get(f"notebooks/{path.stem}", {})}
+    assert _parameters_of(tagged[0].source) == expected, (
+        f"{path.name}: the parameters cell must assign exactly {expected}"
     )
     headings = {
         match.group(1).strip()
@@ -334,9 +339,21 @@ def smoke_book(tmp_path_factory):
         return sorted(p.name for p in NOTEBOOKS.iterdir() if p.suffix != ".md")
 
     before = others()
-    index = build_book(profile="smoke", runs_root=tmp / "runs", out_dir=tmp / "out", progress=False)
+    speech_root = SPEECH_ROOT if SPEECH_ROOT.is_dir() else None
+    index = build_book(
+        profile="smoke",
+        runs_root=tmp / "runs",
+        out_dir=tmp / "out",
+        progress=False,
+        speech_root=speech_root,
+    )
     assert others() == before, "the build wrote into notebooks/"
-    return {"index": index, "runs": tmp / "runs", "src": tmp / "out" / "book-src"}
+    return {
+        "index": index,
+        "runs": tmp / "runs",
+        "src": tmp / "out" / "book-src",
+        "speech_root": speech_root,
+    }
 
 
 @pytest.mark.slow
@@ -344,7 +361,7 @@ def test_smoke_build(smoke_book):
     index, runs, src = smoke_book["index"], smoke_book["runs"], smoke_book["src"]
     assert index == src / "_build" / "html" / "index.html" and index.is_file()
     stages = json.loads((runs / "stages.json").read_text())
-    assert list(stages) == list(STAGES)
+    assert list(stages) == [s for s in STAGES if s != "speech" or smoke_book["speech_root"]]
     for model in ("cmaf", "audio", "video"):
         assert (runs / "train" / f"{model}-seed0" / "metrics.json").is_file()
     html_dir = index.parent
@@ -357,6 +374,66 @@ def test_smoke_build(smoke_book):
         text = page.read_text(errors="replace")
         assert not re.search(r"https?://[^\"']*mathjax", text, re.I), f"{page}: CDN MathJax"
     assert "smoke" in (html_dir / "book" / "status.html").read_text()
+
+
+@pytest.mark.slow
+def test_smoke_build_real_speech_chapter(smoke_book):
+    """The real-data chapter shows results when the speech folder is there, else says why."""
+    executed = json.loads((smoke_book["src"] / "notebooks" / "10_real_speech.ipynb").read_text())
+    text = "\n".join(
+        "".join(out.get("text", ""))
+        + "".join(out.get("data", {}).get("text/html", ""))
+        + "".join(out.get("data", {}).get("text/markdown", ""))
+        for cell in executed["cells"]
+        for out in cell.get("outputs", [])
+    )
+    if smoke_book["speech_root"] is None:
+        assert "No RAVDESS speech runs" in text and "zenodo.1188976" in text
+        return
+    summary = json.loads((smoke_book["runs"] / "speech" / "summary.json").read_text())
+    assert summary["plan"] == "smoke"
+    for name in summary["runs"]["network"] + summary["runs"]["pooled"]:
+        assert (smoke_book["runs"] / "speech" / name / "metrics.json").is_file()
+    assert "held-out actors" in text and "random 80:20 (paper)" in text
+    assert "Bhangale" in text  # the published anchors table
+    assert _image_outputs(smoke_book["src"] / "notebooks" / "10_real_speech.ipynb") >= 4
+
+
+@pytest.mark.slow
+def test_chapters_run_standalone_as_ravdess(smoke_book, tmp_path):
+    """Each chapter runs on its own with papermill and ``-p dataset ravdess -p data_root ...``.
+
+    The smoke build's corpus is in RAVDESS's layout, so pointing ``data_root`` at it and
+    ``runs_root`` at the build's runs is what a user with RAVDESS runs does by hand: every
+    ``dataset == "synthetic"`` branch takes its other side.
+    """
+    jupytext = _jupytext()
+    papermill = pytest.importorskip("papermill")
+    from cmaf.book import _kernel  # a kernelspec that runs this interpreter
+
+    runs = smoke_book["runs"]
+    failures = []
+    with _kernel(tmp_path / "kernel") as kernel_name:
+        for path in CHAPTERS:
+            source = tmp_path / f"{path.stem}.ipynb"
+            jupytext.write(jupytext.read(path), source)
+            try:
+                papermill.execute_notebook(
+                    str(source),
+                    str(tmp_path / f"{path.stem}.out.ipynb"),
+                    parameters={
+                        "dataset": "ravdess",
+                        "data_root": str(runs / "corpus"),
+                        "runs_root": str(runs),
+                        "profile": "smoke",
+                    },
+                    kernel_name=kernel_name,
+                    cwd=str(ROOT),
+                    progress_bar=False,
+                )
+            except Exception as exc:  # a failing cell names itself in the message
+                failures.append(f"{path.name}: {str(exc).strip().splitlines()[-1][:300]}")
+    assert not failures, "\n".join(failures)
 
 
 @pytest.mark.slow

@@ -194,6 +194,15 @@ def test_every_plot_helper_returns_a_figure():
     rows = [("audio_encoder", (1, 60, 32), 100), ("visual_backbone", (1, 4, 512), 10),
             ("classifier", (1, 8), 5), ("extra_block", (1, 2), 1)]  # fmt: skip
     manifest = pd.DataFrame({"label": ["a", "b", "a"], "speaker": ["s1", "s1", "s2"]})
+    protocols = pd.DataFrame({"model": ["m", "m", "n"], "protocol": ["random", "held-out",
+                              "random"], "runs": [1, 3, 1], "accuracy mean": [60.0, 40.0, 50.0],
+                              "accuracy std": [0.0, 5.0, 0.0]})  # fmt: skip
+    row = {"batch": 32, "factorised_ms": 10.0, "factorised_macs_per_sample": 5e6,
+           "literal_macs_per_sample": 9e7}  # fmt: skip
+    tucker = {
+        "scaling_time_steps": [{**row, "time_steps": t, "ranks": [30, 8, 8]} for t in (15, 30)],
+        "scaling_ranks": [{**row, "time_steps": 60, "ranks": [k, 8, 8]} for k in (4, 8)],
+    }
     figures = [
         plots.plot_confusion(cm, names),
         plots.plot_confusion(cm, names, mode="rows", title="t"),
@@ -213,6 +222,9 @@ def test_every_plot_helper_returns_a_figure():
         plots.plot_log_mel({"x": rng.random((8, 16)), "y": rng.random((1, 8, 16))}),
         plots.plot_frame_strip({"x": rng.integers(0, 255, (5, 4, 4, 3), dtype=np.uint8)}),
         plots.plot_counts(manifest, class_order=["a", "b"]),
+        plots.plot_protocol_comparison(protocols, chance=12.5),
+        plots.plot_stage_times(pd.DataFrame({"stage": ["a", "b"], "seconds": [1.0, 3.0]})),
+        plots.plot_tucker_scaling(tucker),
     ]
     for fig in figures:
         assert isinstance(fig, Figure)

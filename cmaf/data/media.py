@@ -231,6 +231,7 @@ def write_av(
     audio_codec: str = "aac",
     pix_fmt: str = "yuv420p",
     video_options: dict[str, str] | None = None,
+    audio_options: dict[str, str] | None = None,
 ) -> Path:
     """Encode RGB frames and/or audio into one container (format from the extension).
 
@@ -243,6 +244,9 @@ def write_av(
         ``uint8`` RGB frames ``(T, H, W, 3)`` or ``None`` for an audio-only file.
     audio
         ``float32`` samples in [-1, 1], shape ``(n,)`` or ``(channels, n)``, or ``None``.
+    video_options, audio_options
+        Encoder options (FFmpeg's, e.g. ``{"preset": "superfast"}`` for libx264 or
+        ``{"aac_coder": "fast"}`` for the native AAC encoder).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -262,6 +266,8 @@ def write_av(
             audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
             layout = "mono" if audio.shape[0] == 1 else "stereo"
             astream = container.add_stream(audio_codec, rate=sample_rate, layout=layout)
+            if audio_options:
+                astream.options = dict(audio_options)
         if vstream is not None:
             for image in frames:
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")

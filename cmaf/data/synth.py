@@ -544,6 +544,9 @@ def make_clip(cfg: SynthConfig, spec: ClipSpec, out_dir: Path) -> tuple[list, li
             "crf": str(cfg.x264_crf),
             "threads": "1",  # one thread: identical bytes whatever the machine
         },
+        # FFmpeg's fast AAC coder: ~3x quicker than its default two-loop search, which was a
+        # sixth of each clip's generation time.
+        audio_options={"aac_coder": "fast"},
     )
     os.replace(partial, target)
 

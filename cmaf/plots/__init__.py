@@ -22,7 +22,10 @@ from cmaf.plots.results import (
     plot_correlation_heatmap,
     plot_model_comparison,
     plot_per_class_comparison,
+    plot_protocol_comparison,
+    plot_stage_times,
     plot_training_curves,
+    plot_tucker_scaling,
     pooled_confusion,
     top_confusions,
 )
@@ -41,8 +44,11 @@ __all__ = [
     "plot_log_mel",
     "plot_model_comparison",
     "plot_per_class_comparison",
+    "plot_protocol_comparison",
+    "plot_stage_times",
     "plot_study_flow",
     "plot_training_curves",
+    "plot_tucker_scaling",
     "pooled_confusion",
     "top_confusions",
 ]

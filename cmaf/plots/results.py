@@ -330,6 +330,128 @@ def plot_model_comparison(
     return fig
 
 
+def plot_protocol_comparison(
+    table,
+    value: str = "accuracy",
+    chance: float | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Grouped bars: one group per model, one bar per evaluation protocol, mean ± std.
+
+    Parameters
+    ----------
+    table
+        DataFrame with columns ``model``, ``protocol``, ``runs``, ``<value> mean`` and
+        ``<value> std`` in percent (:func:`cmaf.speech.results_table`).
+    chance
+        Draw the chance level (percent) as a dashed line.
+    """
+    models = list(dict.fromkeys(table["model"]))
+    protocols = list(dict.fromkeys(table["protocol"]))
+    width = 0.8 / max(len(protocols), 1)
+    fig = _figure(max(5.5, 2.2 * len(models) + 1.5), 3.6)
+    ax = fig.subplots()
+    x = np.arange(len(models))
+    for k, protocol in enumerate(protocols):
+        part = table[table["protocol"] == protocol].set_index("model")
+        means = np.array([part[f"{value} mean"].get(m, np.nan) for m in models], dtype=float)
+        stds = np.array([part[f"{value} std"].get(m, np.nan) for m in models], dtype=float)
+        runs = [part["runs"].get(m, 0) for m in models]
+        pos = x - 0.4 + width * (k + 0.5)
+        ax.bar(
+            pos,
+            np.nan_to_num(means),
+            width,
+            yerr=np.nan_to_num(stds),
+            capsize=3,
+            label=protocol,
+            color=f"C{k}",
+        )
+        for p, m, n in zip(pos, means, runs, strict=True):
+            if np.isfinite(m):
+                ax.text(
+                    p, m + 3, f"{m:.1f}\n({n} run{'s' if n != 1 else ''})", ha="center", fontsize=7
+                )
+    if chance is not None:
+        ax.axhline(chance, ls="--", color="0.5", lw=1)
+        ax.text(len(models) - 0.45, chance + 1, "chance", fontsize=7, color="0.4", ha="right")
+    ax.set_xticks(x, models, fontsize=8)
+    ax.set_ylabel(f"{value} (%)")
+    ax.set_ylim(0, 110)
+    ax.legend(fontsize=8, loc="upper right", frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_stage_times(table, title: str | None = None) -> Figure:
+    """Bars of seconds per build stage (:func:`cmaf.evaluation.benchmarks.stage_table`)."""
+    names = table["stage"].astype(str).tolist()
+    seconds = table["seconds"].to_numpy(float)
+    fig = _figure(7, 0.4 * len(names) + 1.2)
+    ax = fig.subplots()
+    y = np.arange(len(names))[::-1]
+    ax.barh(y, seconds, color="C0")
+    for yi, v in zip(y, seconds, strict=True):
+        ax.text(v, yi, f" {v:.0f} s", va="center", fontsize=8)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_xlabel("seconds")
+    ax.set_xlim(0, max(seconds.max(), 1) * 1.2)
+    ax.grid(axis="x", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_tucker_scaling(result, title: str | None = None) -> Figure:
+    """Factorised Tucker fusion cost against T and against the ranks (``tucker.json``).
+
+    Left: milliseconds (batch 32, forward) and millions of multiply-accumulates per sample
+    against the number of time steps; right: the same against the product of the three ranks.
+    Literal-path MACs are drawn for comparison.
+    """
+    fig = _figure(10, 3.4)
+    axes = fig.subplots(1, 2)
+    for ax, key, x_of, label in (
+        (axes[0], "scaling_time_steps", lambda r: r["time_steps"], "time steps T"),
+        (axes[1], "scaling_ranks", lambda r: int(np.prod(r["ranks"])), "K_t · K_a · K_v"),
+    ):
+        rows = result.get(key, [])
+        if not rows:
+            continue
+        x = np.array([x_of(r) for r in rows], dtype=float)
+        ms = np.array([r["factorised_ms"] for r in rows], dtype=float)
+        ax.plot(x, ms, "o-", color="C0", label="factorised, measured ms (batch 32)")
+        ax.set_xlabel(label)
+        ax.set_ylabel("ms per batch", color="C0")
+        twin = ax.twinx()
+        twin.plot(
+            x,
+            [r["factorised_macs_per_sample"] / 1e6 for r in rows],
+            "s--",
+            color="C1",
+            label="factorised M MAC / sample",
+        )
+        twin.plot(
+            x,
+            [r["literal_macs_per_sample"] / 1e6 for r in rows],
+            "^:",
+            color="C7",
+            label="literal M MAC / sample",
+        )
+        twin.set_ylabel("M MAC per sample")
+        if key == "scaling_ranks":
+            ax.set_xscale("log")
+        lines = ax.get_legend_handles_labels()
+        more = twin.get_legend_handles_labels()
+        ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="upper left")
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def plot_attention(
     maps: Mapping[str, Any],
     query_label: str = "audio step (query)",

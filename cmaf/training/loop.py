@@ -660,43 +660,85 @@ def evaluate_to(run_dir, model, test_set, loader_args, device, config, classes, 
     """Evaluate ``model`` on ``test_set`` and write metrics, predictions, confusion, attention."""
     loader_args = {**loader_args, "num_workers": 0}
     test = predict(model, DataLoader(test_set, **loader_args), device, config.train.bf16)
-    report = classification_report(test.labels, test.predicted, classes)
+    checkpoint = (
+        f"best.pt: epoch {best['epoch']} of {config.train.epochs}, chosen by "
+        "validation macro-F1 (the test split never selects)"
+        if config.train.val_fraction > 0
+        else f"best.pt: last epoch ({best['epoch']}); no validation split"
+    )
+    probs = torch.softmax(torch.from_numpy(test.logits), dim=1).numpy()
+    metrics = write_test_outputs(
+        run_dir,
+        test.clip_ids,
+        test.labels,
+        probs,
+        classes,
+        checkpoint=checkpoint,
+        selected_epoch=int(best["epoch"]),
+        test_loss=test.loss,
+        bootstrap=config.train.bootstrap,
+        seed=config.train.seed,
+    )
+    if len(test_set):
+        _save_npz(
+            run_dir / "attention_final.npz",
+            attention_maps(model, test_set, config.train.attention_samples, device),
+        )
+    return metrics
+
+
+def write_test_outputs(
+    run_dir: Path,
+    clip_ids: list[str],
+    labels: np.ndarray,
+    probs: np.ndarray,
+    classes: list[str],
+    *,
+    checkpoint: str,
+    selected_epoch: int,
+    test_loss: float,
+    bootstrap: int,
+    seed: int,
+) -> dict:
+    """Write a run's ``metrics.json``, ``predictions.csv`` and ``confusion.csv``.
+
+    The one format every model's run directory uses (trained networks and the pooled-feature
+    baselines alike), so :func:`cmaf.evaluation.runs.aggregate_runs` and the book read them all.
+    ``probs`` holds each test clip's class probabilities; the prediction is their argmax.
+    """
+    labels = np.asarray(labels)
+    predicted = np.asarray(probs).argmax(axis=1)
+    report = classification_report(labels, predicted, classes)
     intervals = {
         name: list(
             bootstrap_ci(
-                test.labels,
-                test.predicted,
+                labels,
+                predicted,
                 name,
-                n_boot=config.train.bootstrap,
-                seed=config.train.seed,
+                n_boot=bootstrap,
+                seed=seed,
                 num_classes=len(classes),
             )
         )
         for name in ("accuracy", "macro_f1", "ua")
     }
     metrics = {
-        "checkpoint": f"best.pt: epoch {best['epoch']} of {config.train.epochs}, chosen by "
-        "validation macro-F1 (the test split never selects)"
-        if config.train.val_fraction > 0
-        else f"best.pt: last epoch ({best['epoch']}); no validation split",
-        "selected_epoch": int(best["epoch"]),
+        "checkpoint": checkpoint,
+        "selected_epoch": selected_epoch,
         "test": report.to_dict(),
         "scalars": report.scalars(),
         "ci95": intervals,
-        "bootstrap_resamples": config.train.bootstrap,
-        "test_loss": test.loss,
+        "bootstrap_resamples": bootstrap,
+        "test_loss": test_loss,
         "note": "WA = overall accuracy; UA = mean per-class recall. The paper's text defines its "
         "'weighted accuracy' as the per-class average, which the speech-emotion literature "
         "calls UA.",
     }
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    probs = torch.softmax(torch.from_numpy(test.logits), dim=1).numpy()
     lines = [
         "clip_id,label,label_index,predicted,predicted_index," + ",".join(f"p_{c}" for c in classes)
     ]
-    for clip_id, label, pred, p in zip(
-        test.clip_ids, test.labels, test.predicted, probs, strict=True
-    ):
+    for clip_id, label, pred, p in zip(clip_ids, labels, predicted, probs, strict=True):
         lines.append(
             f"{clip_id},{classes[label]},{label},{classes[pred]},{pred},"
             + ",".join(f"{v:.6f}" for v in p)
@@ -706,11 +748,6 @@ def evaluate_to(run_dir, model, test_set, loader_args, device, config, classes, 
     rows = ["true\\predicted," + ",".join(classes)]
     rows += [classes[i] + "," + ",".join(str(int(v)) for v in cm[i]) for i in range(len(classes))]
     atomic_write_text(run_dir / "confusion.csv", "\n".join(rows) + "\n")
-    if len(test_set):
-        _save_npz(
-            run_dir / "attention_final.npz",
-            attention_maps(model, test_set, config.train.attention_samples, device),
-        )
     return metrics
 
 

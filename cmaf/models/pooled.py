@@ -1,0 +1,107 @@
+"""A simple audio baseline: log-Mel statistics pooled over time and a linear classifier.
+
+No convolution and no temporal modelling: each clip becomes the mean and the standard
+deviation of every Mel band over its frames (``2 × n_mels`` numbers), standardised with the
+training clips' statistics, and a multinomial logistic regression (L2-regularised) maps them to
+the classes. Such utterance-level functionals of spectral energy are the classic baseline of
+speech emotion recognition (cf. the eGeMAPS/ComParE functionals), and they tell how much of a
+dataset's emotion signal needs no learned features at all. The regularisation strength is
+chosen on the validation clips, as a network's epoch is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Inverse regularisation strengths tried; the one with the best validation macro-F1 is kept.
+C_GRID: tuple[float, ...] = (0.01, 0.1, 1.0)
+
+
+def mel_statistics(mel: np.ndarray) -> np.ndarray:
+    """Per-band mean and standard deviation over time.
+
+    Parameters
+    ----------
+    mel
+        Log-Mel spectrogram ``(n_mels, frames)`` or ``(1, n_mels, frames)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(2 * n_mels,)`` float64: the ``n_mels`` means, then the ``n_mels`` standard deviations.
+    """
+    mel = np.asarray(mel, dtype=np.float64)
+    if mel.ndim == 3 and mel.shape[0] == 1:
+        mel = mel[0]
+    if mel.ndim != 2 or mel.shape[1] < 2:
+        raise ValueError(f"mel_statistics expects (n_mels, frames >= 2), got {mel.shape}")
+    return np.concatenate([mel.mean(axis=1), mel.std(axis=1)])
+
+
+@dataclass
+class PooledLinear:
+    """Standardisation + multinomial logistic regression on :func:`mel_statistics` features.
+
+    Parameters
+    ----------
+    num_classes
+        Number of classes; :meth:`predict_proba` always returns this many columns, also when a
+        class is missing from the training clips.
+    c
+        Inverse L2 regularisation strength of scikit-learn's ``LogisticRegression``.
+    seed
+        Seed of the solver (lbfgs is deterministic; kept for the record).
+    """
+
+    num_classes: int
+    c: float = 0.1
+    seed: int = 0
+
+    def fit(self, features: np.ndarray, labels: np.ndarray) -> PooledLinear:
+        from sklearn.linear_model import LogisticRegression
+
+        features = np.asarray(features, dtype=np.float64)
+        self.mean_ = features.mean(axis=0)
+        # A constant feature (e.g. a silent band) would divide by zero; it carries no signal.
+        self.scale_ = np.where(features.std(axis=0) > 1e-12, features.std(axis=0), 1.0)
+        # newton-cg: ~12 Newton steps here, 20x faster than lbfgs's ~200 when BLAS threads
+        # compete with the rest of the machine.
+        self.model_ = LogisticRegression(
+            C=self.c, solver="newton-cg", max_iter=1000, random_state=self.seed
+        )
+        self.model_.fit((features - self.mean_) / self.scale_, np.asarray(labels))
+        return self
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """``(n, num_classes)`` class probabilities."""
+        scaled = (np.asarray(features, dtype=np.float64) - self.mean_) / self.scale_
+        probs = np.zeros((scaled.shape[0], self.num_classes))
+        probs[:, self.model_.classes_] = self.model_.predict_proba(scaled)
+        return probs
+
+
+def select_c(
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    num_classes: int,
+    grid: Sequence[float] = C_GRID,
+    seed: int = 0,
+) -> tuple[float, dict[float, float]]:
+    """The ``c`` of ``grid`` with the best validation macro-F1 (ties: the stronger penalty).
+
+    Returns the chosen value and the validation macro-F1 of every value tried.
+    """
+    from sklearn.metrics import f1_score
+
+    scores = {}
+    for c in grid:
+        model = PooledLinear(num_classes, c=c, seed=seed).fit(*train)
+        predicted = model.predict_proba(val[0]).argmax(axis=1)
+        scores[c] = float(
+            f1_score(val[1], predicted, average="macro", labels=range(num_classes), zero_division=0)
+        )
+    best = max(sorted(grid), key=lambda c: (scores[c], -c))
+    return best, scores
