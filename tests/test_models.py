@@ -304,3 +304,22 @@ def test_summary_command_prints_every_block(capsys):
     assert "(1, 30, 128, 128)" in out and "(1, 60, 256)" in out and "(1, 6)" in out
     assert "total" in out
     assert main(["summary", "--num-classes", "0"]) == 2
+
+
+def test_random_backbone_is_drawn_from_its_own_seed():
+    import dataclasses
+
+    from cmaf.models.baselines import VideoOnly
+
+    cfg = VisualEncoderConfig(image_size=32, gru_hidden=4)
+    torch.manual_seed(1)
+    first = VisualEncoder(cfg)
+    torch.manual_seed(2)
+    torch.randn(10)  # other modules built first must not change it
+    second = VideoOnly(CMAFConfig(fusion="video", visual=cfg)).visual_encoder
+    theirs = second.backbone.state_dict()
+    for name, mine in first.backbone.state_dict().items():
+        assert torch.equal(mine, theirs[name]), name
+    assert not torch.equal(first.gru.weight_ih_l0, second.gru.weight_ih_l0)  # trained part: seed
+    other = VisualEncoder(dataclasses.replace(cfg, backbone_seed=1))
+    assert not torch.equal(other.backbone.conv1.weight, first.backbone.conv1.weight)

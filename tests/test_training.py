@@ -302,3 +302,29 @@ def test_ddp_with_gloo_two_processes_writes_one_checkpoint(tiny_cache, tmp_path)
     assert load_checkpoint(out / "checkpoints" / "last.pt")["epoch"] == 1
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["best.pt", "last.pt"]
     assert json.loads((out / "run.json").read_text())["world_size"] == 2
+
+
+def test_frame_features_are_computed_once_per_backbone(tiny_cache, monkeypatch):
+    from cmaf.training import loop
+    from cmaf.training.config import load_config
+
+    config = load_config("smoke")
+    model = loop.build_model(config.model)
+    calls = []
+    real = type(model.visual_encoder).frame_features
+    monkeypatch.setattr(
+        type(model.visual_encoder),
+        "frame_features",
+        lambda self, frames: calls.append(1) or real(self, frames),
+    )
+    loop._FEATURE_MEMO.clear()
+    first = loop.compute_frame_features(model, tiny_cache, torch.device("cpu"), progress=False)
+    n = len(calls)
+    config.model.fusion = "video"
+    video = loop.build_model(config.model)  # another model, the same random backbone
+    again = loop.compute_frame_features(video, tiny_cache, torch.device("cpu"), progress=False)
+    assert again is first and len(calls) == n > 0
+    with torch.no_grad():
+        video.visual_encoder.backbone.conv1.weight.add_(1.0)
+    loop.compute_frame_features(video, tiny_cache, torch.device("cpu"), progress=False)
+    assert len(calls) > n  # other weights: computed afresh

@@ -14,7 +14,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Model names ``CMAFConfig.fusion`` accepts (see :mod:`cmaf.models.baselines`).
-FUSIONS = ("cmaf", "audio", "video")
+FUSIONS = (
+    "cmaf",
+    "audio",
+    "video",
+    "early",
+    "late",
+    "tfn",
+    "lmf",
+    "mutan",
+    "attention-concat",
+    "cmaf-no-attention",
+    "cmaf-no-gru",
+)
+#: ``VisualEncoderConfig.temporal`` values: the paper's Bi-GRU, or a per-frame linear layer.
+TEMPORAL_MODELS = ("gru", "linear")
 
 
 def audio_output_steps(mel_frames: int, pooled_blocks: int = 2, valid_blocks: int = 2) -> int:
@@ -83,10 +97,35 @@ class VisualEncoderConfig:
     # between clips; standardising them lets the GRU learn (without it a frozen backbone's
     # features left the video-only model at chance on the synthetic corpus).
     feature_norm: bool = True
+    # Not in the paper: the seed of a randomly initialised backbone (weights=None), drawn apart
+    # from the training seed, so every model and seed of a build gets the same random ResNet-18.
+    # With a frozen backbone they then see identical frame features (computed once per build)
+    # and differ only in what they learn on top.
+    backbone_seed: int = 0
+    # "gru": the paper's Bi-GRU over the frames; "linear": a per-frame linear layer of the same
+    # output width (the cmaf-no-gru ablation, cmaf.models.baselines).
+    temporal: str = "gru"
 
     @property
     def out_dim(self) -> int:
         return 2 * self.gru_hidden
+
+
+@dataclass
+class BaselineConfig:
+    """Sizes of the fusion baselines (:mod:`cmaf.models.baselines`); none are in the paper.
+
+    Chosen so that each fusion layer has a parameter count of the same order as CMAF's FBP
+    readout (~0.3 M): TFN projects each pooled vector to ``tfn_dim`` first because its outer
+    product has ``(tfn_dim + 1)^2`` entries.
+    """
+
+    tfn_dim: int = 32  # (32 + 1)^2 = 1089 outer-product features
+    tfn_hidden: int = 128
+    lmf_rank: int = 4  # Liu et al. (2018) use ranks 1-16
+    lmf_dim: int = 128
+    mutan_dim: int = 256
+    mutan_rank: int = 5  # Ben-younes et al. (2017): R = 5
 
 
 @dataclass
@@ -124,9 +163,10 @@ class CMAFConfig:
     fbp_time_mixtures: int = 4  # not given by the paper
     dropout: float = 0.5  # Table A1
     num_classes: int = 8  # paper: 7 (Appendix A.4); RAVDESS has 8 emotions
-    # Which model: "cmaf" (the paper's) or a baseline sharing its encoders ("audio" only,
-    # "video" only); see cmaf.models.baselines.
+    # Which model: "cmaf" (the paper's) or a baseline or ablation sharing its encoders (one of
+    # FUSIONS); see cmaf.models.baselines.
     fusion: str = "cmaf"
+    baselines: BaselineConfig = field(default_factory=BaselineConfig)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -194,6 +234,15 @@ class CMAFConfig:
                 raise ValueError(
                     f"config: Tucker {name} rank {rank} must lie in 1..{mode} (the size of the "
                     f"{name} mode it compresses)"
+                )
+        if v.temporal not in TEMPORAL_MODELS:
+            raise ValueError(
+                f"config: visual.temporal={v.temporal!r}: use one of {', '.join(TEMPORAL_MODELS)}"
+            )
+        for name, value in dataclasses.asdict(self.baselines).items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(
+                    f"config: baselines.{name} must be a positive integer, got {value!r}"
                 )
         if self.fusion not in FUSIONS:
             raise ValueError(f"config: fusion={self.fusion!r}: use one of {', '.join(FUSIONS)}")

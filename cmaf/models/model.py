@@ -39,6 +39,45 @@ class CMAFOutput:
         return self.attention[direction].mean(dim=1)
 
 
+def add_encoders(module: nn.Module, config: CMAFConfig) -> None:
+    """Give ``module`` CMAF's two encoders and their projections to ``latent_dim``.
+
+    Adds ``audio_encoder``, ``visual_encoder``, ``audio_projection`` and
+    ``visual_projection``, the attributes :func:`encode_sequences` reads; CMAF and the
+    baselines that fuse both modalities all build their encoders this way.
+    """
+    module.audio_encoder = AudioEncoder(config.audio)
+    module.visual_encoder = VisualEncoder(config.visual)
+    module.audio_projection = nn.Linear(config.audio.out_dim, config.latent_dim)
+    module.visual_projection = nn.Linear(config.visual.out_dim, config.latent_dim)
+
+
+def encode_sequences(
+    module: nn.Module,
+    mel: torch.Tensor,
+    frames: torch.Tensor | None = None,
+    frame_features: torch.Tensor | None = None,
+    keep=lambda name, value: value,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both modalities as ``(N, T_common, latent_dim)`` sequences (Eqs. 1-3, Appendix A.3).
+
+    Audio CNN and visual backbone (or cached ``frame_features``) + Bi-GRU, each projected to
+    ``latent_dim``; the visual sequence is resampled to the audio's ``T_common`` steps.
+    ``keep(name, tensor)`` sees every intermediate (CMAF's ``return_stages``).
+    """
+    if mel.shape[0] != (frames if frames is not None else frame_features).shape[0]:
+        raise ValueError("mel and frames must hold the same number of clips")
+    audio_seq = keep("audio_encoder", module.audio_encoder(mel))
+    if frames is not None:
+        frame_features = module.visual_encoder.frame_features(frames)
+    keep("visual_backbone", frame_features)
+    visual_seq = keep("visual_gru", module.visual_encoder(frame_features=frame_features))
+    audio_seq = keep("audio_projection", module.audio_projection(audio_seq))
+    visual_seq = keep("visual_projection", module.visual_projection(visual_seq))
+    visual_seq = keep("temporal_alignment", align_time(visual_seq, audio_seq.shape[1]))
+    return audio_seq, visual_seq
+
+
 class CMAF(nn.Module):
     """Audio 2-D CNN + ResNet-18/Bi-GRU, cross-modal attention, Tucker fusion, FBP, classifier.
 
@@ -59,10 +98,7 @@ class CMAF(nn.Module):
     def __init__(self, config: CMAFConfig | None = None) -> None:
         super().__init__()
         self.config = config = config or CMAFConfig()
-        self.audio_encoder = AudioEncoder(config.audio)
-        self.visual_encoder = VisualEncoder(config.visual)
-        self.audio_projection = nn.Linear(config.audio.out_dim, config.latent_dim)
-        self.visual_projection = nn.Linear(config.visual.out_dim, config.latent_dim)
+        add_encoders(self, config)
         self.audio_attends_visual = CrossModalAttention(
             config.latent_dim, config.attention_heads, config.attention_dropout
         )
@@ -99,8 +135,6 @@ class CMAF(nn.Module):
         return_attention, return_stages
             Also return the attention maps / every block's output.
         """
-        if mel.shape[0] != (frames if frames is not None else frame_features).shape[0]:
-            raise ValueError("mel and frames must hold the same number of clips")
         stages: dict[str, torch.Tensor] = {}
 
         def keep(name: str, value: torch.Tensor) -> torch.Tensor:
@@ -108,25 +142,24 @@ class CMAF(nn.Module):
                 stages[name] = value
             return value
 
-        audio_seq = keep("audio_encoder", self.audio_encoder(mel))
-        if frames is not None:
-            frame_features = self.visual_encoder.frame_features(frames)
-        keep("visual_backbone", frame_features)
-        visual_seq = keep("visual_gru", self.visual_encoder(frame_features=frame_features))
-        audio_seq = keep("audio_projection", self.audio_projection(audio_seq))
-        visual_seq = keep("visual_projection", self.visual_projection(visual_seq))
-        visual_seq = keep("temporal_alignment", align_time(visual_seq, audio_seq.shape[1]))
-        audio_att, audio_weights = self.audio_attends_visual(audio_seq, visual_seq)
-        visual_att, visual_weights = self.visual_attends_audio(visual_seq, audio_seq)
+        audio_seq, visual_seq = encode_sequences(self, mel, frames, frame_features, keep)
+        audio_att, visual_att, weights = self.attend(audio_seq, visual_seq)
         keep("audio_attends_visual", audio_att)
         keep("visual_attends_audio", visual_att)
         core = keep("tucker_core", self.tucker(audio_att, visual_att))
         fused = keep("fbp", self.pooling(core))
         logits = keep("classifier", self.classifier(fused))
-        attention = {}
-        if return_attention:
-            attention = {"audio_to_visual": audio_weights, "visual_to_audio": visual_weights}
+        attention = weights if return_attention else {}
         return CMAFOutput(logits=logits, attention=attention, stages=stages)
+
+    def attend(
+        self, audio_seq: torch.Tensor, visual_seq: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """Both cross-attention directions (Eqs. 4-5): enriched sequences and their maps."""
+        audio_att, audio_weights = self.audio_attends_visual(audio_seq, visual_seq)
+        visual_att, visual_weights = self.visual_attends_audio(visual_seq, audio_seq)
+        weights = {"audio_to_visual": audio_weights, "visual_to_audio": visual_weights}
+        return audio_att, visual_att, weights
 
     def block_parameters(self) -> dict[str, int]:
         """Parameter count of each block, in data-flow order."""

@@ -73,7 +73,10 @@ class VisualEncoder(nn.Module):
     def __init__(self, config: VisualEncoderConfig | None = None) -> None:
         super().__init__()
         self.config = config = config or VisualEncoderConfig()
-        backbone = torchvision.models.resnet18(weights=None)
+        # Drawn from its own seed (config.backbone_seed), whatever was built before it.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.backbone_seed)
+            backbone = torchvision.models.resnet18(weights=None)
         backbone.fc = nn.Identity()
         if config.weights == "imagenet":
             load_imagenet_weights(backbone)
@@ -81,13 +84,17 @@ class VisualEncoder(nn.Module):
         if config.freeze_backbone:
             self.backbone.requires_grad_(False)
         self.feature_norm = nn.BatchNorm1d(config.backbone_dim) if config.feature_norm else None
-        self.gru = nn.GRU(
-            input_size=config.backbone_dim,
-            hidden_size=config.gru_hidden,
-            num_layers=config.gru_layers,
-            batch_first=True,
-            bidirectional=True,
-        )
+        self.gru = self.frame_linear = None
+        if config.temporal == "gru":
+            self.gru = nn.GRU(
+                input_size=config.backbone_dim,
+                hidden_size=config.gru_hidden,
+                num_layers=config.gru_layers,
+                batch_first=True,
+                bidirectional=True,
+            )
+        else:  # the cmaf-no-gru ablation: no temporal model, same output width
+            self.frame_linear = nn.Linear(config.backbone_dim, config.out_dim)
 
     def train(self, mode: bool = True) -> VisualEncoder:
         super().train(mode)
@@ -133,5 +140,7 @@ class VisualEncoder(nn.Module):
             )
         if self.feature_norm is not None:
             features = self.feature_norm(features.transpose(1, 2)).transpose(1, 2)
+        if self.gru is None:
+            return self.frame_linear(features)
         sequence, _ = self.gru(features)
         return sequence
