@@ -26,9 +26,9 @@ full      speech, 30 ep.  random + 6 folds, x 3      the same        all 1440 cl
                           seeds
 ========  ==============  =========================  ==============  ======================
 
-The ``cpu`` plan is what ``make book`` runs (about 5 minutes on 2 CPU cores: 20 s to cache the
-log-Mels, 16 s for the 21 baseline fits, about 90 s per network run); ``full`` (21 network runs
-of 30 epochs, about 1.5 hours there) is for a reader with time or a GPU.
+The ``cpu`` plan is what ``make book`` runs (about 4 minutes on 2 CPU cores: 10-20 s to cache
+the log-Mels, 15 s for the 21 baseline fits, about 1 minute per 6-epoch network run); ``full``
+(21 network runs of 30 epochs, about 1.5 hours there) is for a reader with time or a GPU.
 Finished runs are reused, so a plan can be re-run or extended after an interruption.
 """
 
@@ -82,7 +82,7 @@ class SpeechPlan:
 PLANS: dict[str, SpeechPlan] = {
     "smoke": SpeechPlan("speech-smoke", folds=(0,), actors=tuple(range(1, 9))),
     # Two of the six folds keep make book inside its 20-minute budget (each network run is
-    # ~90 s); each fold holds two male and two female actors (fold 0: actors 1-4, fold 3:
+    # ~1 min); each fold holds two male and two female actors (fold 0: actors 1-4, fold 3:
     # 13-16). The baseline covers all six.
     "cpu": SpeechPlan("speech", folds=(0, 3), baseline_seeds=(0, 1, 2)),
     "full": SpeechPlan("speech", seeds=(0, 1, 2), baseline_seeds=(0, 1, 2), epochs=30),
