@@ -25,15 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from cmaf.evaluation.benchmarks import cpu_model
 
 
 def collect(runs_root: Path, out_dir: Path) -> dict:
@@ -62,7 +54,7 @@ def collect(runs_root: Path, out_dir: Path) -> dict:
         "speech": speech,
         "notebooks": notebooks,
         "machine": {
-            "cpu": _cpu_model(),
+            "cpu": cpu_model(),
             "cores": _cores(),
             "python": platform.python_version(),
         },

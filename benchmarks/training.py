@@ -134,16 +134,10 @@ def audio_layout_step(model_cfg, batch: int, device: torch.device, channels_last
 
 
 def _machine(device: torch.device) -> dict[str, object]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from cmaf.evaluation.benchmarks import cpu_model
+
     info = {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": torch.get_num_threads(),
         "torch": torch.__version__,
         "python": platform.python_version(),

@@ -255,17 +255,10 @@ def scaling(base: dict, batch: int, repeats: int, variants: list[dict]) -> list[
 def machine_info() -> dict:
     import torch
 
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    from cmaf.evaluation.benchmarks import cpu_model
+
     return {
-        "cpu_model": cpu,
+        "cpu_model": cpu_model(),
         "cpu_cores": os.cpu_count(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),

@@ -11,6 +11,19 @@ from pathlib import Path
 from typing import Any
 
 
+def cpu_model() -> str:
+    """The processor's model name (``/proc/cpuinfo``), for recording where a figure was measured."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def load_results(folder: str | Path) -> dict[str, dict[str, Any]]:
     """Every ``*.json`` in ``folder`` by file stem (``{}`` when the folder is missing)."""
     folder = Path(folder)
