@@ -298,6 +298,9 @@ def test_dataset_items_and_normalisation(cache):
     assert [d["clip_id"] for d in CachedClips(cache.parent, split_ids=["short"])] == ["short"]
     with pytest.raises(KeyError):
         CachedClips(cache, split_ids=["nope"])
+    # Without frames (cached features replace them): the same mel, no frames decoded.
+    audio_only = CachedClips(cache, frames=False)[0]
+    assert "frames" not in audio_only and torch.equal(audio_only["mel"], item["mel"])
 
 
 def test_augmentation_only_for_train(cache):

@@ -328,3 +328,31 @@ def test_frame_features_are_computed_once_per_backbone(tiny_cache, monkeypatch):
         video.visual_encoder.backbone.conv1.weight.add_(1.0)
     loop.compute_frame_features(video, tiny_cache, torch.device("cpu"), progress=False)
     assert len(calls) > n  # other weights: computed afresh
+
+
+def test_compare_trains_each_fusion_and_writes_one_table(tiny_cache, tmp_path):
+    import csv as _csv
+
+    from cmaf.training.compare import model_cost, run_compare
+    from cmaf.training.config import load_config
+
+    config = load_config("smoke")
+    config.data.groups_per_fold = 2  # 4 actors: two held-out folds of 2
+    path = run_compare(
+        config, tiny_cache, tmp_path, ["cmaf", "early", "lmf"], seeds=(0,), folds=(0,),
+        progress=False,
+    )  # fmt: skip
+    rows = list(_csv.DictReader(open(path)))
+    assert [(r["fusion"], r["protocol"]) for r in rows] == [
+        (f, p) for f in ("cmaf", "early", "lmf") for p in ("random", "held-out")
+    ]
+    for row in rows:
+        assert int(row["params"]) > 0 and float(row["macs"]) > 0 and row["runs"] == "1"
+        assert 0.0 <= float(row["accuracy_mean"]) <= 1.0
+        assert (tmp_path / row["fusion"] / "random-seed0" / "metrics.json").is_file()
+    # The cost of each model is its own: the fused model does more than the audio branch alone.
+    config.model.fusion = "audio"
+    audio_params, audio_macs = model_cost(config)
+    assert audio_macs < float(rows[0]["macs"]) and audio_params < int(rows[0]["params"])
+    with pytest.raises(ValueError, match="unknown fusion"):
+        run_compare(config, tiny_cache, tmp_path, ["concat"])

@@ -68,6 +68,9 @@ class CachedClips(Dataset):
         With ``train=False`` nothing random ever happens.
     augment
         Augmentation settings for ``train=True``.
+    frames
+        Load the video frames of video caches (``False`` skips decoding, augmenting and
+        normalising them, e.g. when precomputed frame features replace them).
 
     Each item is a dict: ``mel`` ``float32 (1, n_mels, mel_frames)`` (audio caches),
     ``frames`` ``float32 (T, 3, S, S)`` ImageNet-normalised (video caches), ``label`` ``int``
@@ -80,6 +83,7 @@ class CachedClips(Dataset):
         split_ids: Iterable[str] | None = None,
         train: bool = False,
         augment: AugmentConfig | None = None,
+        frames: bool = True,
     ) -> None:
         self.cache_dir = resolve_cache_dir(cache_dir)
         rows = load_manifest(self.cache_dir)
@@ -95,6 +99,7 @@ class CachedClips(Dataset):
         self.rows = rows
         self.train = train
         self.augment = (augment or AugmentConfig()) if train else None
+        self.load_frames = frames
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -107,7 +112,8 @@ class CachedClips(Dataset):
     def __getitem__(self, index: int) -> dict[str, object]:
         row = self.rows[index]
         with np.load(self.cache_dir / row["item"]) as item:
-            arrays = {name: item[name] for name in item.files}
+            names = [n for n in item.files if self.load_frames or n != "frames"]
+            arrays = {name: item[name] for name in names}
         out: dict[str, object] = {}
         if "mel" in arrays:
             mel = torch.from_numpy(arrays["mel"].astype(np.float32, copy=False))[None]

@@ -25,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--epochs", type=int, help="override train.epochs")
     train.add_argument("--num-classes", type=int, help="override model.num_classes")
     train.add_argument(
-        "--fusion", help="model: cmaf (the paper's) or a baseline (audio, video); see cmaf config"
+        "--fusion",
+        help="model: cmaf (the paper's), or a baseline or ablation (audio, video, early, late, "
+        "tfn, lmf, mutan, attention-concat, cmaf-no-attention, cmaf-no-gru)",
     )
     train.add_argument("--out", help="run directory (default runs/NAME-TIMESTAMP)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")

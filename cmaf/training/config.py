@@ -118,7 +118,8 @@ class ExperimentConfig:
                 "config: train.frozen_features needs model.visual.freeze_backbone = true "
                 "(cached features are only valid for a backbone that does not change)"
             )
-        needs = {"cmaf": ("av",), "audio": ("av", "audio"), "video": ("av", "video")}[m.fusion]
+        # Unimodal models read either kind of cache; every fusion model needs both modalities.
+        needs = {"audio": ("av", "audio"), "video": ("av", "video")}.get(m.fusion, ("av",))
         if p.modality not in needs:
             raise ValueError(
                 f"config: model.fusion={m.fusion!r} needs preprocess.modality in {needs}, "

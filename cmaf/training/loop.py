@@ -514,7 +514,11 @@ def train(
 
     def dataset(ids, train_mode):
         clips = CachedClips(
-            cache_dir, ids, train=train_mode, augment=augment if train_mode else None
+            cache_dir,
+            ids,
+            train=train_mode,
+            augment=augment if train_mode else None,
+            frames=features is None,  # cached features replace the frames: skip decoding them
         )
         return FeatureClips(clips, features) if features is not None else clips
 
