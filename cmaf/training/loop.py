@@ -518,7 +518,9 @@ def train(
             ids,
             train=train_mode,
             augment=augment if train_mode else None,
-            frames=features is None,  # cached features replace the frames: skip decoding them
+            # Decode frames only for a model that reads them (not audio-only, and not when
+            # cached features replace them).
+            frames=features is None and hasattr(model, "visual_encoder"),
         )
         return FeatureClips(clips, features) if features is not None else clips
 
