@@ -132,6 +132,7 @@ def run_speech(
     from cmaf.data.cache import prepare
     from cmaf.data.records import DataError
     from cmaf.data.registry import classes_for, scan_dataset
+    from cmaf.training.checkpoint import atomic_write_text
     from cmaf.training.loop import TrainingDiverged
     from cmaf.training.protocols import count_folds, protocol_runs, run_protocols
 
@@ -215,8 +216,6 @@ def run_speech(
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     path = out / SUMMARY
-    from cmaf.training.checkpoint import atomic_write_text
-
     atomic_write_text(path, json.dumps(summary, indent=2) + "\n")
     log(f"wrote {path}")
     return path

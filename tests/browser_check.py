@@ -259,6 +259,22 @@ def browser_report(html_dir: str | Path, pages: list[str] | None = None) -> dict
     return reports
 
 
+def page_failures(reports: dict[str, dict]) -> list[str]:
+    """One line per problem in :func:`browser_report`'s reports: no report, an image that did
+    not load, a traceback or an error shown in a cell output."""
+    failures = []
+    for page, report in reports.items():
+        if "error" in report:
+            failures.append(f"{page}: {report['error']}")
+            continue
+        broken = [img["src"][:60] for img in report["images"] if not img["loaded"]]
+        if broken:
+            failures.append(f"{page}: images that did not load: {broken}")
+        if report["tracebacks"] or report["stderr_errors"]:
+            failures.append(f"{page}: a cell output shows a traceback or an error")
+    return failures
+
+
 def chromium_available() -> str | None:
     """Path of a usable Chromium, or ``None``."""
     if os.access(CHROMIUM, os.X_OK):
@@ -274,16 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     html_dir = Path(args[0])
     failures = check_links(html_dir)
     if chromium_available():
-        for page, report in browser_report(html_dir).items():
-            if "error" in report:
-                failures.append(f"{page}: {report['error']}")
-                continue
-            broken = [img["src"][:60] for img in report["images"] if not img["loaded"]]
-            if broken:
-                failures.append(f"{page}: images not loaded: {broken}")
-            if report["tracebacks"] or report["stderr_errors"]:
-                failures.append(f"{page}: shows an error or traceback")
-            print(f"{page}: {len(report['images'])} images, mathjax {report['mathjax']}")
+        reports = browser_report(html_dir)
+        for page, report in reports.items():
+            if "error" not in report:
+                print(f"{page}: {len(report['images'])} images, mathjax {report['mathjax']}")
+        failures += page_failures(reports)
     else:
         print("chromium not found: only links were checked", file=sys.stderr)
     for line in failures:

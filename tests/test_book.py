@@ -449,16 +449,7 @@ def test_smoke_build_in_browser(smoke_book):
     html_dir = smoke_book["index"].parent
     reports = browser_check.browser_report(html_dir)
     assert reports, "no page was opened"
-    failures = []
-    for page, report in reports.items():
-        if "error" in report:
-            failures.append(f"{page}: {report['error']}")
-            continue
-        broken = [img["src"][:60] for img in report["images"] if not img["loaded"]]
-        if broken:
-            failures.append(f"{page}: images that did not load: {broken}")
-        if report["tracebacks"] or report["stderr_errors"]:
-            failures.append(f"{page}: a cell output shows a traceback or an error")
+    failures = browser_check.page_failures(reports)
     for path in CHAPTERS:
         page = f"notebooks/{path.stem}.html"
         expected = _image_outputs(smoke_book["src"] / "notebooks" / f"{path.stem}.ipynb")

@@ -87,12 +87,13 @@ def count_folds(config: ExperimentConfig, cache_dir: str | Path) -> int:
     return len(held_out_folds(records, fold_size=config.data.groups_per_fold))
 
 
-def _checked_split(config: ExperimentConfig, cache_dir: Path) -> tuple[Split, list]:
-    records = records_from_manifest(load_manifest(cache_dir))
+def _checked_split(config: ExperimentConfig, rows: list[dict[str, str]]) -> Split:
+    """``config``'s split of the manifest ``rows``; a held-out one must share no speaker."""
+    records = records_from_manifest(rows)
     split = make_split(config, records)
     if config.data.split == "held-out":
         assert_no_speaker_overlap(split, records)
-    return split, records
+    return split
 
 
 def _same_config(run_dir: Path, config: ExperimentConfig) -> bool:
@@ -130,7 +131,7 @@ def ensure_run(
         shutil.rmtree(run_dir)  # stopped before its first checkpoint: nothing worth keeping
     log(f"{run_dir.name}" + (" (resuming)" if resume else ""))
     if config.data.split == "held-out":
-        _checked_split(config, resolve_cache_dir(cache_dir))
+        _checked_split(config, load_manifest(resolve_cache_dir(cache_dir)))
     return train(config, cache_dir, run_dir, resume=resume, progress=progress)
 
 
@@ -170,7 +171,7 @@ def run_pooled_baseline(
     cache_dir = resolve_cache_dir(cache_dir)
     rows = load_manifest(cache_dir)
     classes = class_names(cache_dir, rows)
-    split, _ = _checked_split(config, cache_dir)
+    split = _checked_split(config, rows)
     if features is None:
         features = _features(cache_dir, [row["clip_id"] for row in rows])
     label_of = {row["clip_id"]: int(row["label_index"]) for row in rows}
