@@ -12,6 +12,11 @@ Stages (each timed; the seconds are written to ``RUNS_ROOT/stages.json`` as they
     One run per seed and model (``cmaf``, ``audio``, ``video``) into
     ``RUNS_ROOT/train/<model>-seed<S>/``; a run with ``metrics.json`` is reused, an interrupted
     one resumed from ``checkpoints/last.pt``.
+``compare``
+    CMAF, its baselines and ablations under the random split and held-out actors, then the
+    test-time robustness sweep (``cmaf compare`` with the profile's plan,
+    :data:`cmaf.training.compare.BOOK_PLANS`) into ``RUNS_ROOT/compare``; the ``train``
+    stage's runs are reused where the configs match.
 ``speech``
     Only when a RAVDESS speech folder is given (``--speech-root``; ``make book`` passes the
     shared copy when it exists): ``cmaf speech`` with the profile's plan
@@ -36,6 +41,7 @@ exactly :data:`PARAMETERS` (the defaults below) plus its entry in :data:`CHAPTER
     RUNS_ROOT/corpus/                 synthetic corpus (dataset "synthetic" only)
     RUNS_ROOT/cache/<hash>/           the prepared cache (one preprocessing config)
     RUNS_ROOT/train/<model>-seed<S>/  run directories, model in cmaf, audio, video
+    RUNS_ROOT/compare/                results.csv, robustness.csv, <model>/<protocol run>/
     RUNS_ROOT/speech/                 the real-data chapter's runs (``cmaf speech``)
     RUNS_ROOT/stages.json             seconds per stage of the last build
 """
@@ -80,7 +86,7 @@ CHAPTER_PARAMETERS: dict[str, dict[str, Any]] = {
     "notebooks/10_real_speech": {"speech_root": ""},
 }
 #: The order of the stages in ``stages.json``.
-STAGES = ("corpus", "prepare", "train", "speech", "notebooks", "status", "html")
+STAGES = ("corpus", "prepare", "train", "compare", "speech", "notebooks", "status", "html")
 #: Name of the private Jupyter kernel that runs the chapters with this interpreter.
 KERNEL_NAME = "cmaf-book-python3"
 #: Packages whose versions the status page lists.
@@ -395,6 +401,55 @@ def train_runs(
             except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
                 raise BookError(f"train {run_dir.name}: {exc}") from exc
     return run_dirs
+
+
+def compare_runs(
+    dataset: str,
+    profile: str,
+    seeds: Sequence[int],
+    cache_dir: Path,
+    runs_root: Path,
+    num_classes: int,
+    progress: bool,
+) -> Path:
+    """Stage ``compare``: CMAF, its baselines and ablations under both protocols, and the sweep.
+
+    Runs :func:`cmaf.training.compare.run_compare` with the profile's plan
+    (:data:`cmaf.training.compare.BOOK_PLANS`) into ``RUNS_ROOT/compare``; the ``train``
+    stage's runs stand in for the comparison's random-split runs where their configs match.
+    Returns the path of ``results.csv``.
+    """
+    from cmaf.training.compare import BOOK_PLANS, PLANS, run_compare
+    from cmaf.training.config import load_config
+
+    plan = PLANS[BOOK_PLANS[profile]]
+    config = load_config(profile)
+    config.model.num_classes = num_classes
+    if dataset != "synthetic":
+        config.data.dataset = dataset
+    if plan.epochs is not None:
+        config.train.epochs = plan.epochs
+    reuse = {
+        (model, f"random-seed{seed}"): runs_root / "train" / f"{model}-seed{seed}"
+        for seed in seeds
+        for model in MODELS
+    }
+    try:
+        return run_compare(
+            config,
+            cache_dir,
+            runs_root / "compare",
+            plan.fusions,
+            plan.seeds,
+            plan.folds,
+            reuse=reuse,
+            groups_per_fold=plan.groups_per_fold,
+            robustness=plan.sweep,
+            progress=progress,
+            log=lambda message: _log(progress, f"compare {message}"),
+        )
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
+        raise BookError(f"compare: {exc}") from exc
 
 
 @contextmanager
@@ -884,6 +939,9 @@ def build_book(
         run_dirs = train_runs(
             dataset, profile, seeds, cache_dir, runs_root / "train", len(classes), progress
         )
+
+    with stages.stage("compare"):
+        compare_runs(dataset, profile, seeds, cache_dir, runs_root, len(classes), progress)
 
     if speech_root:
         from cmaf.speech import BOOK_PLANS, SpeechError, run_speech

@@ -364,6 +364,23 @@ def test_smoke_build(smoke_book):
     assert list(stages) == [s for s in STAGES if s != "speech" or smoke_book["speech_root"]]
     for model in ("cmaf", "audio", "video"):
         assert (runs / "train" / f"{model}-seed0" / "metrics.json").is_file()
+    # The compare stage: every model of the smoke plan under both protocols, and the sweep.
+    from cmaf.evaluation.robustness import load_curves
+    from cmaf.training.compare import PLANS, load_results
+
+    plan = PLANS["smoke"]
+    results = load_results(runs / "compare" / "results.csv")
+    assert {(r["fusion"], r["protocol"]) for r in results} == {
+        (f, p) for f in plan.fusions for p in ("random", "held-out")
+    }
+    assert not (runs / "compare" / "cmaf" / "random-seed0").exists()  # the train run, reused
+    assert {r["model"] for r in load_curves(runs / "compare" / "robustness.csv")} == set(
+        plan.fusions
+    )
+    chapter = src / "notebooks" / "08_baselines.ipynb"
+    text = chapter.read_text()
+    assert "Every model under one protocol" in text and "Sanity check" in text
+    assert _image_outputs(chapter) >= 4
     html_dir = index.parent
     for path in CHAPTERS:
         executed = src / "notebooks" / f"{path.stem}.ipynb"

@@ -348,11 +348,26 @@ def test_compare_trains_each_fusion_and_writes_one_table(tiny_cache, tmp_path):
     ]
     for row in rows:
         assert int(row["params"]) > 0 and float(row["macs"]) > 0 and row["runs"] == "1"
+        assert 0.0 < float(row["backbone_macs"]) < float(row["macs"])
         assert 0.0 <= float(row["accuracy_mean"]) <= 1.0
         assert (tmp_path / row["fusion"] / "random-seed0" / "metrics.json").is_file()
+        gap = float(row["accuracy_mean"]) if row["protocol"] == "random" else None
+        if gap is not None:
+            held = next(r for r in rows if r["fusion"] == row["fusion"] and r is not row)
+            gap -= float(held["accuracy_mean"])
+            assert float(row["random_minus_held_out"]) == pytest.approx(gap)
     # The cost of each model is its own: the fused model does more than the audio branch alone.
     config.model.fusion = "audio"
-    audio_params, audio_macs = model_cost(config)
+    audio_params, audio_macs, audio_backbone = model_cost(config)
     assert audio_macs < float(rows[0]["macs"]) and audio_params < int(rows[0]["params"])
+    assert audio_backbone == 0.0
+    # A finished run named in ``reuse`` with the same config is taken, not retrained.
+    config.model.fusion = "cmaf"
+    again = run_compare(
+        config, tiny_cache, tmp_path / "again", ["cmaf"], seeds=(0,),
+        reuse={("cmaf", "random-seed0"): tmp_path / "cmaf" / "random-seed0"}, progress=False,
+    )  # fmt: skip
+    assert not (tmp_path / "again" / "cmaf").exists()
+    assert next(_csv.DictReader(open(again)))["accuracy_mean"] == rows[0]["accuracy_mean"]
     with pytest.raises(ValueError, match="unknown fusion"):
         run_compare(config, tiny_cache, tmp_path, ["concat"])

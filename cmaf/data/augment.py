@@ -123,12 +123,24 @@ def time_stretch_mel(mel: torch.Tensor, rate: float) -> torch.Tensor:
 
 
 def add_noise_mel(
-    mel: torch.Tensor, snr_db: float, generator: torch.Generator | None = None
+    mel: torch.Tensor,
+    snr_db: float,
+    generator: torch.Generator | None = None,
+    shape: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Add white noise at ``snr_db`` to a log-power Mel spectrogram (in the power domain)."""
+    """Add noise at ``snr_db`` to a log-power Mel spectrogram ``(..., n_mels, T)``.
+
+    The noise is mixed in the power domain (the speech-noise cross term, zero on average, is
+    dropped): each time-frequency cell gets an exponentially distributed power, the periodogram
+    of Gaussian noise. ``shape`` ``(n_mels,)`` is the noise's mean power per band relative to
+    its mean over bands (``None``: the same in every band, as the training augmentation uses).
+    The SNR is the ratio of the clip's mean power to the noise's mean power.
+    """
     power = mel.exp()
     level = power.mean() / (10.0 ** (snr_db / 10.0))
     noise = torch.empty_like(power).exponential_(1.0, generator=generator) * level
+    if shape is not None:
+        noise = noise * (shape / shape.mean()).to(power.dtype)[:, None]
     return (power + noise).log()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import matplotlib.lines
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -562,4 +563,126 @@ def plot_correlation_heatmap(
     ax.tick_params(axis="y", rotation=0)
     if title:
         ax.set_title(title)
+    return fig
+
+
+def plot_robustness(
+    rows: Sequence[dict],
+    metric: str = "accuracy",
+    chance: float | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Test accuracy under each corruption (rows of :func:`cmaf.evaluation.robustness.load_curves`).
+
+    One panel per corruption kind, one line per model (mean over runs, the spread as error
+    bars); the clean score is each curve's first point. A last panel shows the missing-modality
+    scores beside the clean ones.
+    """
+    from cmaf.evaluation.robustness import KINDS, summarize
+
+    summary = summarize(rows, metric)
+    models = list(dict.fromkeys(str(r["model"]) for r in rows))
+    panels = ["white-noise", "speech-noise", "occlude-upper", "occlude-lower", "offset"]
+    fig = _figure(13.5, 5.2)
+    axes = fig.subplots(2, 3).ravel()
+    for ax, kind in zip(axes, panels, strict=False):
+        for i, model in enumerate(models):
+            points = sorted(
+                (level, mean, std)
+                for (m, k, level), (mean, std, _) in summary.items()
+                if m == model and k == kind
+            )
+            if not points or (model, "clean", 0.0) not in summary:
+                continue
+            clean = summary[(model, "clean", 0.0)]
+            if kind in ("white-noise", "speech-noise"):
+                x_clean = max(p[0] for p in points) + 10.0  # clean drawn at the weak end
+                points = [(x_clean, clean[0], clean[1]), *sorted(points, reverse=True)]
+            elif kind == "offset":
+                points = sorted([*points, (0.0, clean[0], clean[1])])
+            else:
+                points = [(0.0, clean[0], clean[1]), *points]
+            x, mean, std = (np.array(v, dtype=float) for v in zip(*points, strict=True))
+            ax.errorbar(
+                x,
+                100 * mean,
+                yerr=100 * std,
+                marker="o",
+                ms=3,
+                lw=1.2,
+                capsize=2,
+                color=f"C{i}",
+                label=model,
+            )
+        if kind in ("white-noise", "speech-noise"):
+            ax.invert_xaxis()
+            ticks = ax.get_xticks()
+            ax.set_xlabel(KINDS[kind][0] + "  (leftmost point: clean)")
+            ax.set_xticks(ticks)
+        else:
+            ax.set_xlabel(KINDS[kind][0])
+        ax.set_title(kind, fontsize=9)
+        ax.set_ylabel(f"{metric} (%)")
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+        if chance is not None:
+            ax.axhline(chance, ls="--", color="0.5", lw=1)
+    ax = axes[len(panels)]
+    width = 0.8 / 3
+    for j, kind in enumerate(("clean", "missing-audio", "missing-video")):
+        values = [
+            summary.get((m, kind, 0.0 if kind == "clean" else 1.0), (np.nan,))[0] for m in models
+        ]
+        ax.bar(
+            np.arange(len(models)) - 0.4 + width * (j + 0.5),
+            100 * np.array(values),
+            width,
+            color=f"0.{3 + 2 * j}",
+            label=kind,
+        )
+    ax.set_xticks(np.arange(len(models)), models, fontsize=7, rotation=30)
+    ax.set_ylim(0, 100)
+    ax.set_title("missing modality (zero signal)", fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
+    if chance is not None:
+        ax.axhline(chance, ls="--", color="0.5", lw=1)
+    handles = [
+        matplotlib.lines.Line2D([], [], color=f"C{i}", marker="o", ms=3, label=model)
+        for i, model in enumerate(models)
+    ]
+    fig.legend(
+        handles=handles, loc="outside upper center", ncols=len(models), fontsize=8, frameon=False
+    )
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_attention_shares(rows: Sequence[dict], model: str = "cmaf") -> Figure:
+    """How much each stream takes from the other modality, per corruption (one model).
+
+    Two bars per condition: the visual share in the audio stream and the audio share in the
+    visual stream (:mod:`cmaf.evaluation.robustness`), mean over runs.
+    """
+    from cmaf.evaluation.robustness import STREAM_SHARES, summarize
+
+    mine = [r for r in rows if r["model"] == model]
+    columns = list(STREAM_SHARES.values())
+    summaries = {c: summarize(mine, c) for c in columns}
+    keys = list(summaries[columns[0]])
+    labels = [
+        k[1] if k[1] in ("clean",) or k[1].startswith("missing") else f"{k[1]} {k[2]:g}"
+        for k in keys
+    ]
+    fig = _figure(max(7.0, 0.32 * len(keys) + 2), 3.8)
+    ax = fig.subplots()
+    x = np.arange(len(keys))
+    for j, column in enumerate(columns):
+        values = [summaries[column][k][0] for k in keys]
+        ax.bar(x - 0.2 + 0.4 * j, values, 0.4, color=f"C{j}", label=column.replace("_", " "))
+    ax.set_xticks(x, labels, rotation=70, fontsize=7)
+    ax.set_ylabel("share of the other modality")
+    ax.set_ylim(0, 1)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, frameon=False, loc="lower left", bbox_to_anchor=(0, 1), ncols=2)
     return fig

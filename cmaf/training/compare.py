@@ -3,32 +3,72 @@
 For every model named by ``--fusions`` (see :mod:`cmaf.models.baselines`), trains the runs of
 :func:`cmaf.training.protocols.protocol_runs` (random split per seed, held-out folds per seed)
 into ``OUT/<fusion>/<run>`` with otherwise identical settings, and writes ``OUT/results.csv``:
-one row per (model, protocol) with trainable parameters, multiply-accumulates per clip, the
-number of runs, and accuracy / macro-F1 / UA as mean and sample std. Finished runs are reused.
+one row per (model, protocol) with trainable parameters, multiply-accumulates per clip (the
+frozen backbone's share separately), the number of runs, and accuracy / macro-F1 / UA as mean
+and sample std, and the gap between the random split and held-out actors. Finished runs are
+reused, and so are runs named in ``reuse`` (the book passes its training stage's runs).
 
-The robustness sweeps and the book's comparison section build on these run directories (not
-yet implemented).
+Then, unless switched off, the test-time robustness sweep
+(:mod:`cmaf.evaluation.robustness`) of every random-split run: ``OUT/robustness.csv``.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from cmaf.evaluation.robustness import SweepConfig, run_robustness
+from cmaf.models.config import FUSIONS
 from cmaf.training.config import ExperimentConfig
 
 
-def model_cost(config: ExperimentConfig) -> tuple[int, float]:
-    """Trainable parameters and multiply-accumulates for one clip (inference) of ``config``.
+@dataclass(frozen=True)
+class ComparePlan:
+    """Which models, seeds and held-out folds a comparison trains, and its robustness sweep.
+
+    ``epochs`` overrides the profile's (``None`` keeps it).
+    """
+
+    fusions: tuple[str, ...]
+    seeds: tuple[int, ...]
+    folds: tuple[int, ...]
+    epochs: int | None = None
+    sweep: SweepConfig | None = field(default_factory=SweepConfig)
+    groups_per_fold: int | None = None  # None: the dataset's (RAVDESS: 4 actors per fold)
+
+
+#: Named plans: ``smoke`` (tests, the CI book build), ``book`` (``make book`` on the ``cpu``
+#: profile: what fits its budget) and ``full`` (every model, 3 seeds, all 6 RAVDESS folds).
+PLANS: dict[str, ComparePlan] = {
+    "smoke": ComparePlan(
+        ("cmaf", "audio", "video", "early"),
+        (0,),
+        (0,),
+        sweep=SweepConfig(snr_db=(10.0, -10.0), occlusion=(1.0,), offsets=(-2, 2)),
+        groups_per_fold=1,  # the smoke corpus has 2 actors
+    ),
+    "book": ComparePlan(FUSIONS, (0, 1, 2), (0,)),
+    "full": ComparePlan(FUSIONS, (0, 1, 2), (0, 1, 2, 3, 4, 5)),
+}
+#: The plan ``cmaf book`` runs for each profile.
+BOOK_PLANS = {"smoke": "smoke", "cpu": "book", "paper": "full"}
+
+
+def model_cost(config: ExperimentConfig) -> tuple[int, float, float]:
+    """Trainable parameters, multiply-accumulates per clip, and the backbone's share of them.
 
     MACs are half the FLOPs that :class:`torch.utils.flop_counter.FlopCounterMode` counts for
-    matrix products and convolutions. A frozen backbone's frames run once per clip into the
-    feature cache; its cost is counted as it is spent, once, with the frames as input.
+    matrix products and convolutions, for one clip at inference. A frozen backbone's frames run
+    once per clip into the feature cache; its cost is counted as it is spent, once, with the
+    frames as input, and returned on its own as the third value (0 for audio-only models):
+    every video-reading model carries the same backbone, so the rest is what tells them apart.
     """
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -41,7 +81,12 @@ def model_cost(config: ExperimentConfig) -> tuple[int, float]:
     frames = torch.zeros(1, visual.num_frames, 3, visual.image_size, visual.image_size)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         model(mel, frames)
-    return params, counter.get_total_flops() / 2
+    backbone = 0.0
+    if hasattr(model, "visual_encoder"):
+        with torch.no_grad(), FlopCounterMode(display=False) as backbone_counter:
+            model.visual_encoder.frame_features(frames)
+        backbone = backbone_counter.get_total_flops() / 2
+    return params, counter.get_total_flops() / 2, backbone
 
 
 def run_compare(
@@ -52,37 +97,81 @@ def run_compare(
     seeds: Sequence[int] = (0,),
     folds: Sequence[int] = (),
     *,
+    reuse: Mapping[tuple[str, str], Path] | None = None,
+    groups_per_fold: int | None = None,
+    robustness: SweepConfig | None = None,
     progress: bool = True,
+    log: Callable[[str], None] | None = None,
 ) -> Path:
-    """Train every fusion's runs and write ``out/results.csv``; returns its path."""
+    """Train every fusion's runs and write ``out/results.csv``; returns its path.
+
+    Parameters
+    ----------
+    reuse
+        Finished run directories to use instead of training ``(fusion, run name)``, e.g.
+        ``("cmaf", "random-seed0")``; used only when their ``config.json`` equals the run's.
+    groups_per_fold
+        Actors (sessions) per held-out fold, set on the held-out runs only (``None``: the
+        config's), so random-split runs keep the config they share with other stages.
+    robustness
+        Sweep every random-split run with these corruptions into ``out/robustness.csv``
+        (``None``: no sweep).
+    """
     from cmaf.evaluation.runs import aggregate_runs
-    from cmaf.models.config import FUSIONS
-    from cmaf.training.protocols import ensure_run, protocol_runs
+    from cmaf.training.protocols import _same_config, ensure_run, protocol_runs
 
     unknown = [f for f in fusions if f not in FUSIONS]
     if unknown:
         raise ValueError(f"unknown fusion(s) {unknown}; use any of {', '.join(FUSIONS)}")
     out = Path(out)
+    reuse = reuse or {}
     runs = protocol_runs(seeds, folds)
     rows = []
+    swept: dict[str, list[Path]] = {}
     for fusion in fusions:
         base = ExperimentConfig.from_dict(config.to_dict())
         base.model.fusion = fusion
         base.name = f"{config.name}-{fusion}"
-        params, macs = model_cost(base)
+        params, macs, backbone_macs = model_cost(base)
         by_protocol: dict[str, list[Path]] = {}
         for run in runs:
-            run_dir = ensure_run(
-                run.configure(base), cache_dir, out / fusion / run.name, progress=progress
-            )
+            run_config = run.configure(base)
+            if run.split == "held-out" and groups_per_fold is not None:
+                run_config.data.groups_per_fold = groups_per_fold
+            earlier = reuse.get((fusion, run.name))
+            if (
+                earlier is not None
+                and (Path(earlier) / "metrics.json").is_file()
+                and (_same_config(Path(earlier), run_config))
+            ):
+                run_dir = Path(earlier)
+            else:
+                run_dir = ensure_run(
+                    run_config, cache_dir, out / fusion / run.name, progress=progress, log=log
+                )
             by_protocol.setdefault(run.split, []).append(run_dir)
+        swept[fusion] = by_protocol.get("random", [])
+        accuracy = {}
         for protocol, dirs in by_protocol.items():
             stats = aggregate_runs(dirs)["mean_std"]
             row = {"fusion": fusion, "protocol": protocol, "params": params, "macs": int(macs)}
+            row["backbone_macs"] = int(backbone_macs)
             row["runs"] = len(dirs)
             for key in ("accuracy", "macro_f1", "ua"):
                 row[f"{key}_mean"], row[f"{key}_std"] = stats[key]
+            accuracy[protocol] = stats["accuracy"][0]
             rows.append(row)
+        gap = accuracy.get("random", math.nan) - accuracy.get("held-out", math.nan)
+        for row in rows[-len(by_protocol) :]:
+            row["random_minus_held_out"] = gap
+    if robustness is not None:
+        run_robustness(
+            {f: dirs for f, dirs in swept.items() if dirs},
+            cache_dir,
+            out / "robustness.csv",
+            robustness,
+            progress=progress,
+        )
     path = out / "results.csv"
     out.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(".results.csv.tmp")
@@ -102,19 +191,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train each model of --fusions on a prepared cache with the same profile, "
         "seeds and splits (random split per seed, plus the --folds held-out folds), and write "
         "OUT/results.csv with parameters, MACs per clip and mean ± std of accuracy, macro-F1 "
-        "and UA per protocol. Finished runs are reused.",
+        "and UA per protocol; then sweep the random-split runs with test-time corruptions "
+        "(noise, occlusion, missing modality, offsets) into OUT/robustness.csv. Finished runs "
+        "are reused.",
     )
     parser.add_argument("--config", default="cpu", help="profile or JSON config (default cpu)")
+    parser.add_argument(
+        "--plan",
+        choices=sorted(PLANS),
+        help="a named plan of models, seeds, folds and sweep (smoke, book, full); "
+        "--fusions/--seeds/--folds/--epochs given explicitly override it",
+    )
     parser.add_argument("--cache", required=True, help="prepared cache directory")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument(
-        "--fusions",
-        default="cmaf,audio,video,early,late",
-        help="comma-separated models (default cmaf,audio,video,early,late)",
+        "--fusions", help="comma-separated models (default: the plan's, or cmaf,audio,video)"
     )
-    parser.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
-    parser.add_argument("--folds", default="", help="comma-separated held-out folds (default none)")
+    parser.add_argument("--seeds", help="comma-separated seeds (default: the plan's, or 0)")
+    parser.add_argument(
+        "--folds", help="comma-separated held-out folds (default: the plan's, or none)"
+    )
     parser.add_argument("--epochs", type=int, help="override train.epochs")
+    parser.add_argument(
+        "--no-robustness",
+        action="store_true",
+        help="skip the test-time robustness sweep of the random-split runs",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=_run)
 
@@ -126,17 +228,22 @@ def _ints(text: str) -> tuple[int, ...]:
 def _run(args: argparse.Namespace) -> int:
     from cmaf.training.config import load_config
 
+    plan = PLANS[args.plan] if args.plan else ComparePlan(("cmaf", "audio", "video"), (0,), ())
     try:
         config = load_config(args.config)
-        if args.epochs is not None:
-            config.train.epochs = args.epochs
+        epochs = args.epochs if args.epochs is not None else plan.epochs
+        if epochs is not None:
+            config.train.epochs = epochs
+        fusions = args.fusions.split(",") if args.fusions else plan.fusions
         path = run_compare(
             config,
             args.cache,
             args.out,
-            [f.strip() for f in args.fusions.split(",") if f.strip()],
-            _ints(args.seeds),
-            _ints(args.folds),
+            [f.strip() for f in fusions if f.strip()],
+            _ints(args.seeds) if args.seeds else plan.seeds,
+            _ints(args.folds) if args.folds is not None else plan.folds,
+            groups_per_fold=plan.groups_per_fold,
+            robustness=None if args.no_robustness else (plan.sweep or SweepConfig()),
             progress=not args.quiet,
         )
     except (ValueError, FileNotFoundError, KeyError) as exc:
@@ -144,3 +251,37 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     print(path)
     return 0
+
+
+def load_results(path: str | Path) -> list[dict[str, object]]:
+    """Rows of ``results.csv`` with numbers parsed (see :func:`run_compare`)."""
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        for key, value in row.items():
+            if key not in ("fusion", "protocol"):
+                row[key] = float(value) if value not in ("", "nan") else math.nan
+    return rows
+
+
+def fusion_margin(rows: Sequence[Mapping[str, object]], protocol: str = "random") -> dict:
+    """CMAF's accuracy minus the better unimodal model's under ``protocol`` (means over runs).
+
+    Returns ``{"cmaf": ..., "better": "audio"|"video", "better_accuracy": ..., "margin": ...,
+    "runs": ...}``, or an empty dict when one of the three models is missing.
+    """
+    acc = {
+        r["fusion"]: (float(r["accuracy_mean"]), int(r["runs"]))
+        for r in rows
+        if r["protocol"] == protocol
+    }
+    if not {"cmaf", "audio", "video"} <= acc.keys():
+        return {}
+    better = max(("audio", "video"), key=lambda m: acc[m][0])
+    return {
+        "cmaf": acc["cmaf"][0],
+        "better": better,
+        "better_accuracy": acc[better][0],
+        "margin": acc["cmaf"][0] - acc[better][0],
+        "runs": acc["cmaf"][1],
+    }

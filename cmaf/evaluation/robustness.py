@@ -1,0 +1,577 @@
+"""Test-time robustness sweeps: does CMAF's attention down-weight an unreliable modality?
+
+The paper claims (Section 2.2, Discussion) that cross-modal attention lets the model rely on the
+cleaner modality when the other one is degraded. This module corrupts the *test* clips of
+trained runs in controlled steps and records, for every model and condition, accuracy and
+macro-F1, and for models with cross-attention how much of each stream comes from the other
+modality.
+
+Corruptions (each a :class:`Condition`; :class:`SweepConfig` lists the default steps):
+
+``white-noise``, ``speech-noise``
+    Additive noise at an SNR (dB), mixed in the log-Mel's power domain by
+    :func:`cmaf.data.augment.add_noise_mel`, so a cache of spectrograms suffices. White noise
+    has the power per Mel band that white noise has after the preprocessing's own filterbank
+    (:func:`white_noise_shape`: wider high bands collect more); speech-shaped noise has the
+    long-term average spectrum of the clips being tested (:func:`speech_shape`). Each clip's
+    noise is seeded by the condition and the clip id, so every model hears the same noise.
+``occlude-upper``, ``occlude-lower``
+    A mid-grey patch over the upper (brows, eyes) or lower (nose, mouth, jaw) half of the face
+    box :class:`FaceBox`, growing from the outer edge of that half towards the middle: level
+    ``1/3`` hides the outer third, ``1`` the whole half. The default box fits an actor centred
+    in the frame, as in RAVDESS and the synthetic corpus; set it for other framings.
+``missing-audio``, ``missing-video``
+    The modality's signal is zero: a silent waveform (every log-Mel cell at
+    ``log(log_offset)``, what zero padding gives) or black frames.
+``offset``
+    The video sequence lags the audio by ``level`` video frames (negative: leads), the edge
+    frame repeated. A frozen backbone works frame by frame, so shifting its features is the
+    same as shifting the frames.
+
+Attention context share
+-----------------------
+:class:`cmaf.models.attention.CrossModalAttention` returns ``LayerNorm(query + attended)``;
+softmax weights sum to one over the context's steps, so attention cannot lower a modality's
+total weight, only the size of what it adds. The share of the other modality in a stream is
+``|attended| / (|query| + |attended|)`` (Euclidean norms per step, averaged over steps and
+clips). If attention down-weights an unreliable modality, the share of the corrupted modality
+in the clean stream falls as the corruption grows.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+#: Corruption kinds, the name of their level and whether a larger level is a *weaker*
+#: corruption (SNR) rather than a stronger one.
+KINDS: dict[str, tuple[str, bool]] = {
+    "clean": ("", False),
+    "white-noise": ("SNR (dB)", True),
+    "speech-noise": ("SNR (dB)", True),
+    "occlude-upper": ("share of the upper face hidden", False),
+    "occlude-lower": ("share of the lower face hidden", False),
+    "missing-audio": ("", False),
+    "missing-video": ("", False),
+    "offset": ("video lag (frames)", False),
+}
+AUDIO_KINDS = ("white-noise", "speech-noise", "missing-audio")
+VISUAL_KINDS = ("occlude-upper", "occlude-lower", "missing-video")
+STREAM_SHARES = {
+    # attribute of the model -> column: the other modality's share in this stream
+    "audio_attends_visual": "visual_share_in_audio",
+    "visual_attends_audio": "audio_share_in_visual",
+}
+COLUMNS = (
+    "model",
+    "run",
+    "kind",
+    "level",
+    "strength",
+    "clips",
+    "accuracy",
+    "macro_f1",
+    *STREAM_SHARES.values(),
+)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test-time corruption: a kind from :data:`KINDS` and its level."""
+
+    kind: str
+    level: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown corruption {self.kind!r}; use one of {', '.join(KINDS)}")
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.level:g}"
+
+    @property
+    def strength(self) -> float:
+        """A number that grows with the damage: ``-SNR`` for noise, ``|lag|`` for offsets."""
+        if self.kind in ("white-noise", "speech-noise"):
+            return -self.level
+        if self.kind == "offset":
+            return abs(self.level)
+        return self.level
+
+    def visual_key(self) -> str:
+        """The condition of the frames a backbone sees (offsets shift its output instead)."""
+        return self.key if self.kind in VISUAL_KINDS else "clean:0"
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """Where the face sits, as fractions of the frame height (top, bottom) and width.
+
+    The default fits the actor centred in the frame (measured on the synthetic corpus at 64 px:
+    forehead at 0.15, chin at 0.82, cheeks at 0.34 and 0.69; RAVDESS frames the face alike).
+    ``middle`` splits upper from lower face, between the eyes and the nose.
+    """
+
+    top: float = 0.15
+    bottom: float = 0.85
+    left: float = 0.33
+    right: float = 0.67
+    middle: float = 0.5
+
+    def rows_cols(self, level: float, half: str, height: int, width: int):
+        """Pixel rows and columns of the patch hiding ``level`` of the ``half`` face."""
+        if half == "upper":
+            y0, y1 = self.top, self.top + level * (self.middle - self.top)
+        else:
+            y0, y1 = self.bottom - level * (self.bottom - self.middle), self.bottom
+        rows = slice(round(y0 * height), round(y1 * height))
+        cols = slice(round(self.left * width), round(self.right * width))
+        return rows, cols
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """The corruption steps of a sweep (defaults: the book's)."""
+
+    snr_db: tuple[float, ...] = (20.0, 10.0, 5.0, 0.0, -5.0, -10.0)
+    noise_kinds: tuple[str, ...] = ("white-noise", "speech-noise")
+    occlusion: tuple[float, ...] = (1 / 3, 2 / 3, 1.0)
+    offsets: tuple[int, ...] = (-4, -2, -1, 1, 2, 4)
+    missing: bool = True
+    face: FaceBox = field(default_factory=FaceBox)
+    batch_size: int = 16
+
+    def conditions(self) -> list[Condition]:
+        out = [Condition("clean")]
+        out += [Condition(kind, snr) for kind in self.noise_kinds for snr in self.snr_db]
+        for kind in ("occlude-upper", "occlude-lower"):
+            out += [Condition(kind, level) for level in self.occlusion]
+        if self.missing:
+            out += [Condition("missing-audio", 1.0), Condition("missing-video", 1.0)]
+        out += [Condition("offset", k) for k in self.offsets]
+        return out
+
+
+# --------------------------------------------------------------------------- corruptions
+
+
+def white_noise_shape(preprocess) -> torch.Tensor:
+    """Mean power per Mel band of white noise after ``preprocess``'s filterbank, ``(n_mels,)``.
+
+    Each band sums the power of the FFT bins under its triangle, so the band's share of white
+    noise is the triangle's area (its weights' sum).
+    """
+    from cmaf.data.preprocessing import _mel_transform
+
+    transform = _mel_transform(
+        preprocess.sample_rate,
+        preprocess.n_fft,
+        preprocess.win_length,
+        preprocess.hop_length,
+        preprocess.n_mels,
+        preprocess.f_min,
+        preprocess.f_max,
+    )
+    area = transform.mel_scale.fb.sum(dim=0).float()
+    # An empty band (narrower than one FFT bin) gets no noise, as white noise would give it.
+    return area / area.mean()
+
+
+def speech_shape(mel: torch.Tensor) -> torch.Tensor:
+    """Long-term average power per Mel band of log-Mels ``(N, 1, n_mels, T)``, mean 1."""
+    power = mel.double().exp().mean(dim=(0, 1, 3))
+    return (power / power.mean()).float()
+
+
+def _generator(condition: Condition, clip_id: str) -> torch.Generator:
+    digest = hashlib.sha256(f"{condition.key}|{clip_id}".encode()).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
+
+
+def corrupt_mel(
+    mel: torch.Tensor,
+    condition: Condition,
+    clip_ids: Sequence[str],
+    shapes: Mapping[str, torch.Tensor],
+    silence: float,
+) -> torch.Tensor:
+    """``mel`` ``(N, 1, n_mels, T)`` under ``condition`` (unchanged for non-audio kinds).
+
+    ``shapes`` maps each noise kind to its band shape; ``silence`` is the log-Mel value of a
+    zero waveform.
+    """
+    from cmaf.data.augment import add_noise_mel
+
+    if condition.kind == "missing-audio":
+        return torch.full_like(mel, silence)
+    if condition.kind not in shapes:
+        return mel
+    noisy = [
+        add_noise_mel(clip, condition.level, _generator(condition, clip_id), shapes[condition.kind])
+        for clip, clip_id in zip(mel, clip_ids, strict=True)
+    ]
+    return torch.stack(noisy)
+
+
+def corrupt_frames(frames: torch.Tensor, condition: Condition, face: FaceBox) -> torch.Tensor:
+    """``frames`` ``(N, T, 3, H, W)`` in ``[0, 1]`` under ``condition`` (a copy when changed)."""
+    if condition.kind == "missing-video":
+        return torch.zeros_like(frames)
+    if condition.kind not in ("occlude-upper", "occlude-lower"):
+        return frames
+    half = condition.kind.split("-")[1]
+    rows, cols = face.rows_cols(condition.level, half, frames.shape[-2], frames.shape[-1])
+    out = frames.clone()
+    out[..., rows, cols] = 0.5
+    return out
+
+
+def shift_time(sequence: torch.Tensor, lag: int) -> torch.Tensor:
+    """Delay ``(N, T, ...)`` by ``lag`` steps along ``T`` (negative: advance), edges repeated."""
+    steps = sequence.shape[1]
+    index = (torch.arange(steps) - int(lag)).clamp(0, steps - 1)
+    return sequence[:, index]
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def load_trained(run_dir: str | Path, device: torch.device):
+    """The config and the ``best.pt`` model (eval mode) of a finished run."""
+    from cmaf.models.baselines import build_model
+    from cmaf.training.checkpoint import load_checkpoint
+    from cmaf.training.config import ExperimentConfig
+
+    run_dir = Path(run_dir)
+    config = ExperimentConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    model = build_model(config.model).to(device)
+    state = load_checkpoint(run_dir / "checkpoints" / "best.pt", map_location=device)
+    model.load_state_dict(state["model"])
+    return config, model.eval()
+
+
+class _ShareProbe:
+    """Forward hooks on a model's cross-attention blocks that measure each stream's share."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.sums = {column: 0.0 for column in STREAM_SHARES.values()}
+        self.handles = []
+        for name, column in STREAM_SHARES.items():
+            block = getattr(model, name, None)
+            if block is not None:
+                self.handles.append(block.attention.register_forward_hook(self._hook(column)))
+        self.present = {STREAM_SHARES[n] for n in STREAM_SHARES if hasattr(model, n)}
+
+    def _hook(self, column: str):
+        def hook(module, inputs, output):
+            query, attended = inputs[0].float(), output[0].float()
+            q, a = query.norm(dim=-1), attended.norm(dim=-1)
+            self.sums[column] += float((a / (q + a).clamp_min(1e-12)).mean(dim=1).sum())
+
+        return hook
+
+    def take(self) -> dict[str, float]:
+        """Summed per-clip shares since the last call (NaN for a stream the model lacks)."""
+        out = {c: (self.sums[c] if c in self.present else math.nan) for c in self.sums}
+        self.sums = dict.fromkeys(self.sums, 0.0)
+        return out
+
+    def close(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def _load_batch(cache_dir: Path, rows: Sequence[dict[str, str]], frames: bool):
+    mels, videos = [], []
+    for row in rows:
+        with np.load(cache_dir / row["item"]) as item:
+            if "mel" in item.files:
+                mels.append(torch.from_numpy(item["mel"].astype(np.float32))[None])
+            if frames and "frames" in item.files:
+                videos.append(torch.from_numpy(item["frames"]).permute(0, 3, 1, 2).float() / 255)
+    mel = torch.stack(mels) if mels else None
+    video = torch.stack(videos) if videos else None
+    return mel, video
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    cache_dir: str | Path,
+    sweep: SweepConfig | None = None,
+    *,
+    device: torch.device | None = None,
+    feature_memo: dict | None = None,
+    progress: bool = False,
+) -> list[dict[str, object]]:
+    """Accuracy, macro-F1 and attention shares of one run's test clips under every condition.
+
+    Conditions that cannot change a model's input (noise for a video-only model, occlusion for
+    an audio-only one) are skipped: its row would repeat the clean one. ``feature_memo`` shares
+    a frozen backbone's features of corrupted frames between runs with the same backbone and
+    test clips.
+    """
+    from tqdm import tqdm
+
+    from cmaf.data.dataset import load_manifest, resolve_cache_dir
+    from cmaf.data.splits import Split
+    from cmaf.evaluation.metrics import classification_report
+    from cmaf.training.loop import _backbone_key, class_names, select_device
+
+    sweep = sweep or SweepConfig()
+    device = device or select_device("auto")
+    cache_dir = resolve_cache_dir(cache_dir)
+    run_dir = Path(run_dir)
+    config, model = load_trained(run_dir, device)
+    split = Split.from_json((run_dir / "split.json").read_text())
+    manifest = load_manifest(cache_dir)
+    by_id = {row["clip_id"]: row for row in manifest}
+    rows = [by_id[clip_id] for clip_id in split.test_ids]
+    classes = class_names(cache_dir, manifest)
+    reads_audio = hasattr(model, "audio_encoder")
+    reads_video = hasattr(model, "visual_encoder")
+    conditions = [
+        c
+        for c in sweep.conditions()
+        if (reads_audio or c.kind not in AUDIO_KINDS)
+        and (reads_video or c.kind not in (*VISUAL_KINDS, "offset"))
+    ]
+    frozen = reads_video and config.train.frozen_features
+    memo = feature_memo if feature_memo is not None else {}
+    backbone = _backbone_key(cache_dir, model.visual_encoder.backbone)[1] if frozen else ""
+    silence = math.log(config.preprocess.log_offset)
+    shapes: dict[str, torch.Tensor] = {}
+    if reads_audio:
+        shapes["white-noise"] = white_noise_shape(config.preprocess)
+        test_mel, _ = _load_batch(cache_dir, rows, frames=False)
+        shapes["speech-noise"] = speech_shape(test_mel)
+        del test_mel
+
+    logits: dict[str, list[np.ndarray]] = {c.key: [] for c in conditions}
+    shares: dict[str, list[dict[str, float]]] = {c.key: [] for c in conditions}
+    probe = _ShareProbe(model)
+    labels = np.array([int(row["label_index"]) for row in rows])
+    starts = range(0, len(rows), sweep.batch_size)
+    try:
+        with torch.no_grad():
+            for start in tqdm(starts, desc=run_dir.name, disable=not progress, leave=False):
+                batch_rows = rows[start : start + sweep.batch_size]
+                ids = [row["clip_id"] for row in batch_rows]
+                mel, frames = _load_batch(cache_dir, batch_rows, frames=reads_video)
+                for condition in conditions:
+                    mel_in = mel
+                    if reads_audio:
+                        mel_in = corrupt_mel(mel, condition, ids, shapes, silence)
+                    kwargs = {}
+                    if reads_video:
+                        visual = _visual_input(
+                            model, frames, condition, sweep.face, ids, frozen, memo, backbone
+                        )
+                        if condition.kind == "offset":
+                            visual = shift_time(visual, int(condition.level))
+                        key = "frame_features" if frozen else "frames"
+                        kwargs[key] = visual.to(device)
+                    out = model(
+                        mel_in.to(device) if mel_in is not None else None,
+                        **kwargs,
+                    )
+                    logits[condition.key].append(out.logits.float().cpu().numpy())
+                    shares[condition.key].append(probe.take())
+    finally:
+        probe.close()
+
+    results = []
+    for condition in conditions:
+        predicted = np.concatenate(logits[condition.key]).argmax(axis=1)
+        report = classification_report(labels, predicted, classes)
+        row = {
+            "model": config.model.fusion,
+            "run": run_dir.name,
+            "kind": condition.kind,
+            "level": condition.level,
+            "strength": condition.strength,
+            "clips": len(rows),
+            "accuracy": report.accuracy,
+            "macro_f1": report.macro.f1,
+        }
+        for column in STREAM_SHARES.values():
+            row[column] = sum(part[column] for part in shares[condition.key]) / len(rows)
+        results.append(row)
+    return results
+
+
+def _visual_input(model, frames, condition, face, ids, frozen, memo, backbone):
+    """Frames (ImageNet-normalised) or, for a frozen backbone, their features, corrupted."""
+    from cmaf.data.dataset import _standardize
+
+    def normalised(clips: torch.Tensor) -> torch.Tensor:
+        flat = clips.flatten(0, 1)
+        return _standardize(flat).view_as(clips)
+
+    corrupted = corrupt_frames(frames, condition, face)
+    if not frozen:
+        return normalised(corrupted)
+    vkey = condition.visual_key()
+    missing = [i for i, clip_id in enumerate(ids) if (backbone, vkey, clip_id) not in memo]
+    if missing:
+        device = next(model.parameters()).device
+        feats = model.visual_encoder.frame_features(normalised(corrupted[missing]).to(device))
+        for i, value in zip(missing, feats.float().cpu(), strict=True):
+            memo[(backbone, vkey, ids[i])] = value
+    return torch.stack([memo[(backbone, vkey, clip_id)] for clip_id in ids])
+
+
+def run_robustness(
+    runs: Mapping[str, Sequence[str | Path]],
+    cache_dir: str | Path,
+    out: str | Path,
+    sweep: SweepConfig | None = None,
+    *,
+    device: torch.device | None = None,
+    progress: bool = True,
+) -> Path:
+    """Sweep every run of every model (``{model: [run_dir, ...]}``); write ``robustness.csv``.
+
+    One row per (model, run, condition) with the columns of :data:`COLUMNS`; returns the path.
+    """
+    from tqdm import tqdm
+
+    memo: dict = {}
+    results: list[dict[str, object]] = []
+    pairs = [(name, Path(run)) for name, dirs in runs.items() for run in dirs]
+    for name, run_dir in tqdm(pairs, desc="robustness", disable=not progress, leave=False):
+        for row in evaluate_run(run_dir, cache_dir, sweep, device=device, feature_memo=memo):
+            results.append({**row, "model": name})
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(COLUMNS))
+        writer.writeheader()
+        writer.writerows(results)
+    tmp.replace(out)
+    return out
+
+
+def load_curves(path: str | Path) -> list[dict[str, object]]:
+    """Rows of ``robustness.csv`` with numbers parsed."""
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        for key in COLUMNS[3:]:
+            row[key] = float(row[key]) if row[key] not in ("", "nan") else math.nan
+    return rows
+
+
+def summarize(rows: Sequence[Mapping[str, object]], metric: str = "accuracy") -> dict:
+    """Mean and sample std of ``metric`` over runs: ``{(model, kind, level): (mean, std, n)}``."""
+    groups: dict[tuple[str, str, float], list[float]] = {}
+    for row in rows:
+        key = (str(row["model"]), str(row["kind"]), float(row["level"]))
+        groups.setdefault(key, []).append(float(row[metric]))
+    return {
+        key: (
+            float(np.mean(values)),
+            float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+            len(values),
+        )
+        for key, values in groups.items()
+    }
+
+
+def curve(
+    summary: Mapping[tuple[str, str, float], tuple[float, float, int]], model: str, kind: str
+) -> list[tuple[float, float]]:
+    """``[(strength, mean), ...]`` of one model and corruption, from clean to strongest."""
+    points = [(0.0, summary[(model, "clean", 0.0)][0])] if (model, "clean", 0.0) in summary else []
+    points += [
+        (Condition(kind, level).strength, value[0])
+        for (m, k, level), value in summary.items()
+        if m == model and k == kind
+    ]
+    if kind in ("white-noise", "speech-noise"):
+        # clean is the weakest noise: place it before the highest SNR
+        points = [(-math.inf, points[0][1]), *points[1:]] if points else points
+    return sorted(points)
+
+
+def monotone(points: Sequence[tuple[float, float]], tolerance: float = 0.0) -> bool:
+    """Whether a curve never rises by more than ``tolerance`` as the corruption grows."""
+    values = [value for _, value in points]
+    return all(b <= a + tolerance for a, b in itertools.pairwise(values))
+
+
+def monotonicity(
+    rows: Sequence[Mapping[str, object]],
+    kinds_by_model: Mapping[str, Sequence[str]] | None = None,
+) -> list[dict[str, object]]:
+    """Whether each model's curve falls monotonically (the sanity check of the corruptions).
+
+    One row per (model, kind): accuracy clean and at the strongest level, and ``monotone``
+    with a tolerance of one test clip of the model's runs (``1 / clips``), since a single clip
+    flipping is noise, not a trend. ``kinds_by_model`` defaults to the unimodal models and the
+    corruptions of their own modality.
+    """
+    kinds_by_model = kinds_by_model or {
+        "audio": ("white-noise", "speech-noise"),
+        "video": ("occlude-upper", "occlude-lower"),
+    }
+    summary = summarize(rows)
+    clips = {str(r["model"]): float(r["clips"]) for r in rows}
+    out = []
+    for model, kinds in kinds_by_model.items():
+        for kind in kinds:
+            points = curve(summary, model, kind)
+            if len(points) < 2:
+                continue
+            out.append(
+                {
+                    "model": model,
+                    "kind": kind,
+                    "clean": points[0][1],
+                    "strongest": points[-1][1],
+                    "monotone": monotone(points, tolerance=1.0 / clips[model] + 1e-9),
+                }
+            )
+    return out
+
+
+def attention_shift(
+    rows: Sequence[Mapping[str, object]], model: str = "cmaf"
+) -> list[dict[str, object]]:
+    """Change of each stream's share of the other modality from clean, per corruption.
+
+    For the strongest level of each kind: ``visual_share_in_audio`` and
+    ``audio_share_in_visual`` minus their clean values (mean over runs). Attention that
+    down-weights a corrupted modality lowers *its* share in the other stream.
+    """
+    mine = [r for r in rows if r["model"] == model]
+    if not mine:
+        return []
+    columns = list(STREAM_SHARES.values())
+    shares = {c: summarize(mine, c) for c in columns}
+    accuracy = summarize(mine)
+    clean = {c: shares[c][(model, "clean", 0.0)][0] for c in columns}
+    out = []
+    for kind in KINDS:
+        if kind in ("clean", "offset"):
+            continue
+        levels = [key[2] for key in accuracy if key[1] == kind]
+        if not levels:
+            continue
+        level = min(levels, key=lambda v: -Condition(kind, v).strength)
+        key = (model, kind, level)
+        row = {"kind": kind, "level": level, "accuracy": accuracy[key][0]}
+        for column in columns:
+            row[f"{column} change"] = shares[column][key][0] - clean[column]
+        out.append(row)
+    return out
