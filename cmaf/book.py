@@ -440,7 +440,7 @@ def compare_runs(
             cache_dir,
             runs_root / "compare",
             plan.fusions,
-            plan.seeds,
+            plan.seeds if plan.seeds is not None else tuple(seeds),
             plan.folds,
             reuse=reuse,
             groups_per_fold=plan.groups_per_fold,

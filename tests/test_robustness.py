@@ -222,3 +222,23 @@ def test_sweep_runs_on_trained_runs_and_skips_what_cannot_change(small_runs, tmp
     assert cmaf[("missing-video", 1.0)]["visual_share_in_audio"] != pytest.approx(clean)
     summary = rb.summarize(rows)
     assert summary[("audio", "clean", 0.0)][2] == 1
+    # Each run keeps its rows; the same sweep again reads them back, another one recomputes.
+    assert (runs["audio"] / "robustness.csv").is_file()
+    calls = []
+    original = rb._evaluate_run
+
+    def counting(*args):
+        calls.append(args[0])
+        return original(*args)
+
+    rb._evaluate_run = counting
+    try:
+        again = rb.evaluate_run(runs["audio"], cache, sweep)
+        assert calls == []
+        assert [r["accuracy"] for r in again] == [
+            r["accuracy"] for r in rows if r["model"] == "audio"
+        ]
+        rb.evaluate_run(runs["audio"], cache, rb.SweepConfig(snr_db=(0.0,)))
+        assert calls == [runs["audio"]]
+    finally:
+        rb._evaluate_run = original

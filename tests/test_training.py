@@ -369,5 +369,19 @@ def test_compare_trains_each_fusion_and_writes_one_table(tiny_cache, tmp_path):
     )  # fmt: skip
     assert not (tmp_path / "again" / "cmaf").exists()
     assert next(_csv.DictReader(open(again)))["accuracy_mean"] == rows[0]["accuracy_mean"]
+    # A smaller plan into the folder of a larger one still tables the larger one's runs...
+    small = run_compare(config, tiny_cache, tmp_path, ["cmaf"], seeds=(0,), progress=False)
+    assert [(r["fusion"], r["protocol"]) for r in _csv.DictReader(open(small))] == [
+        (f, p) for f in ("cmaf", "early", "lmf") for p in ("random", "held-out")
+    ]
+    # ...but not runs made with another configuration.
+    config.train.epochs += 1
+    (tmp_path / "other").mkdir()
+    for name in ("cmaf", "lmf"):
+        (tmp_path / "other" / name).symlink_to(tmp_path / name)
+    other = run_compare(config, tiny_cache, tmp_path / "other", ["early"], seeds=(0,),
+                        progress=False)  # fmt: skip
+    table = [(r["fusion"], r["protocol"]) for r in _csv.DictReader(open(other))]
+    assert table == [("early", "random")]
     with pytest.raises(ValueError, match="unknown fusion"):
         run_compare(config, tiny_cache, tmp_path, ["concat"])

@@ -41,7 +41,9 @@ in the clean stream falls as the corruption grows.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
+import io
 import itertools
 import json
 import math
@@ -51,6 +53,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from cmaf.training.checkpoint import atomic_write_text
 
 #: Corruption kinds, the name of their level and whether a larger level is a *weaker*
 #: corruption (SNR) rather than a stronger one.
@@ -318,8 +322,30 @@ def evaluate_run(
     Conditions that cannot change a model's input (noise for a video-only model, occlusion for
     an audio-only one) are skipped: its row would repeat the clean one. ``feature_memo`` shares
     a frozen backbone's features of corrupted frames between runs with the same backbone and
-    test clips.
+    test clips. The rows are kept in the run directory (``robustness.csv``, with the sweep's
+    settings in ``robustness.json``) and read back when the same sweep is asked for again.
     """
+    sweep = sweep or SweepConfig()
+    run_dir = Path(run_dir)
+    stamp = json.dumps(dataclasses.asdict(sweep), sort_keys=True)
+    saved, saved_stamp = run_dir / "robustness.csv", run_dir / "robustness.json"
+    if saved.is_file() and saved_stamp.is_file() and saved_stamp.read_text() == stamp:
+        return load_curves(saved)
+    rows = _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress)
+    _write_rows(saved, rows)
+    atomic_write_text(saved_stamp, stamp)
+    return rows
+
+
+def _write_rows(path: Path, rows: Sequence[Mapping[str, object]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(COLUMNS))
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
     from tqdm import tqdm
 
     from cmaf.data.dataset import load_manifest, resolve_cache_dir
@@ -327,10 +353,8 @@ def evaluate_run(
     from cmaf.evaluation.metrics import classification_report
     from cmaf.training.loop import _backbone_key, class_names, select_device
 
-    sweep = sweep or SweepConfig()
     device = device or select_device("auto")
     cache_dir = resolve_cache_dir(cache_dir)
-    run_dir = Path(run_dir)
     config, model = load_trained(run_dir, device)
     split = Split.from_json((run_dir / "split.json").read_text())
     manifest = load_manifest(cache_dir)
@@ -453,12 +477,7 @@ def run_robustness(
             results.append({**row, "model": name})
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(COLUMNS))
-        writer.writeheader()
-        writer.writerows(results)
-    tmp.replace(out)
+    _write_rows(out, results)
     return out
 
 

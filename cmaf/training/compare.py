@@ -33,19 +33,25 @@ from cmaf.training.config import ExperimentConfig
 class ComparePlan:
     """Which models, seeds and held-out folds a comparison trains, and its robustness sweep.
 
-    ``epochs`` overrides the profile's (``None`` keeps it).
+    ``seeds=None`` takes the caller's seeds (the book's ``--seeds``; ``cmaf compare``: 0);
+    ``folds=None`` every held-out fold the data give; ``epochs`` overrides the profile's
+    (``None`` keeps it).
     """
 
     fusions: tuple[str, ...]
-    seeds: tuple[int, ...]
-    folds: tuple[int, ...]
+    seeds: tuple[int, ...] | None
+    folds: tuple[int, ...] | None
     epochs: int | None = None
     sweep: SweepConfig | None = field(default_factory=SweepConfig)
     groups_per_fold: int | None = None  # None: the dataset's (RAVDESS: 4 actors per fold)
 
 
-#: Named plans: ``smoke`` (tests, the CI book build), ``book`` (``make book`` on the ``cpu``
-#: profile: what fits its budget) and ``full`` (every model, 3 seeds, all 6 RAVDESS folds).
+#: Named plans. ``smoke``: tests and the CI book build. ``book``: what ``make book`` (``cpu``
+#: profile) affords on two CPU cores besides its other stages: CMAF and the unimodal models
+#: under held-out actors (fold 0) beside the random split, and the sweep; on the ``cpu`` profile
+#: every other model costs 3-5 minutes per run there, so the baselines and ablations (11 models
+#: x 3 seeds x both protocols) are the ``full`` plan: ``cmaf compare --plan full --out
+#: RUNS_ROOT/compare``, whose runs the next ``make book`` tables too.
 PLANS: dict[str, ComparePlan] = {
     "smoke": ComparePlan(
         ("cmaf", "audio", "video", "early"),
@@ -54,8 +60,8 @@ PLANS: dict[str, ComparePlan] = {
         sweep=SweepConfig(snr_db=(10.0, -10.0), occlusion=(1.0,), offsets=(-2, 2)),
         groups_per_fold=1,  # the smoke corpus has 2 actors
     ),
-    "book": ComparePlan(FUSIONS, (0, 1, 2), (0,)),
-    "full": ComparePlan(FUSIONS, (0, 1, 2), (0, 1, 2, 3, 4, 5)),
+    "book": ComparePlan(("cmaf", "audio", "video"), None, (0,)),
+    "full": ComparePlan(FUSIONS, (0, 1, 2), None),
 }
 #: The plan ``cmaf book`` runs for each profile.
 BOOK_PLANS = {"smoke": "smoke", "cpu": "book", "paper": "full"}
@@ -95,7 +101,7 @@ def run_compare(
     out: str | Path,
     fusions: Sequence[str],
     seeds: Sequence[int] = (0,),
-    folds: Sequence[int] = (),
+    folds: Sequence[int] | None = (),
     *,
     reuse: Mapping[tuple[str, str], Path] | None = None,
     groups_per_fold: int | None = None,
@@ -105,8 +111,14 @@ def run_compare(
 ) -> Path:
     """Train every fusion's runs and write ``out/results.csv``; returns its path.
 
+    The table (and the sweep) also takes in finished runs that an earlier, larger plan left
+    in ``out`` with the same configuration, so ``cmaf compare --plan full`` into a book's
+    ``RUNS_ROOT/compare`` shows up in the next ``make book``.
+
     Parameters
     ----------
+    folds
+        Held-out folds to train (``None``: every fold the data give).
     reuse
         Finished run directories to use instead of training ``(fusion, run name)``, e.g.
         ``("cmaf", "random-seed0")``; used only when their ``config.json`` equals the run's.
@@ -118,38 +130,71 @@ def run_compare(
         (``None``: no sweep).
     """
     from cmaf.evaluation.runs import aggregate_runs
-    from cmaf.training.protocols import _same_config, ensure_run, protocol_runs
+    from cmaf.training.protocols import (
+        ProtocolRun,
+        _same_config,
+        count_folds,
+        ensure_run,
+        protocol_runs,
+    )
 
     unknown = [f for f in fusions if f not in FUSIONS]
     if unknown:
         raise ValueError(f"unknown fusion(s) {unknown}; use any of {', '.join(FUSIONS)}")
     out = Path(out)
     reuse = reuse or {}
-    runs = protocol_runs(seeds, folds)
+    if folds is None:
+        grouped = ExperimentConfig.from_dict(config.to_dict())
+        if groups_per_fold is not None:
+            grouped.data.groups_per_fold = groups_per_fold
+        folds = range(count_folds(grouped, cache_dir))
+    planned = protocol_runs(seeds, folds)
     rows = []
     swept: dict[str, list[Path]] = {}
-    for fusion in fusions:
+
+    def configured(base: ExperimentConfig, run: ProtocolRun) -> ExperimentConfig:
+        run_config = run.configure(base)
+        if run.split == "held-out" and groups_per_fold is not None:
+            run_config.data.groups_per_fold = groups_per_fold
+        return run_config
+
+    def finished(fusion: str, base: ExperimentConfig) -> dict[str, Path]:
+        """Runs of ``fusion`` that an earlier, larger plan left in ``out`` with this config."""
+        found = {}
+        for run_dir in sorted((out / fusion).glob("*/metrics.json")):
+            run = ProtocolRun.from_name(run_dir.parent.name)
+            if run is not None and _same_config(run_dir.parent, configured(base, run)):
+                found[run.name] = run_dir.parent
+        return found
+
+    for fusion in FUSIONS:
         base = ExperimentConfig.from_dict(config.to_dict())
         base.model.fusion = fusion
         base.name = f"{config.name}-{fusion}"
-        params, macs, backbone_macs = model_cost(base)
-        by_protocol: dict[str, list[Path]] = {}
-        for run in runs:
-            run_config = run.configure(base)
-            if run.split == "held-out" and groups_per_fold is not None:
-                run_config.data.groups_per_fold = groups_per_fold
+        run_dirs = {}
+        for run in planned if fusion in fusions else ():
             earlier = reuse.get((fusion, run.name))
             if (
                 earlier is not None
                 and (Path(earlier) / "metrics.json").is_file()
-                and (_same_config(Path(earlier), run_config))
+                and _same_config(Path(earlier), configured(base, run))
             ):
-                run_dir = Path(earlier)
+                run_dirs[run.name] = Path(earlier)
             else:
-                run_dir = ensure_run(
-                    run_config, cache_dir, out / fusion / run.name, progress=progress, log=log
-                )
-            by_protocol.setdefault(run.split, []).append(run_dir)
+                run_dirs[run.name] = ensure_run(
+                    configured(base, run), cache_dir, out / fusion / run.name,
+                    progress=progress, log=log,
+                )  # fmt: skip
+        for name, run_dir in finished(fusion, base).items():
+            run_dirs.setdefault(name, run_dir)
+        if not run_dirs:
+            continue
+        params, macs, backbone_macs = model_cost(base)
+        by_protocol: dict[str, list[Path]] = {}
+        for split in ("random", "held-out"):
+            for name, run_dir in run_dirs.items():
+                if ProtocolRun.from_name(name).split == split:
+                    by_protocol.setdefault(split, []).append(run_dir)
         swept[fusion] = by_protocol.get("random", [])
         accuracy = {}
         for protocol, dirs in by_protocol.items():
@@ -240,7 +285,7 @@ def _run(args: argparse.Namespace) -> int:
             args.cache,
             args.out,
             [f.strip() for f in fusions if f.strip()],
-            _ints(args.seeds) if args.seeds else plan.seeds,
+            _ints(args.seeds) if args.seeds else (plan.seeds or (0,)),
             _ints(args.folds) if args.folds is not None else plan.folds,
             groups_per_fold=plan.groups_per_fold,
             robustness=None if args.no_robustness else (plan.sweep or SweepConfig()),

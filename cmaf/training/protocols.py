@@ -19,6 +19,7 @@ Every held-out split is checked for speaker overlap before anything is fitted
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import time
@@ -61,6 +62,16 @@ class ProtocolRun:
         if self.split == "random":
             return f"random-seed{self.seed}"
         return f"held-out-fold{self.fold}-seed{self.seed}"
+
+    @classmethod
+    def from_name(cls, name: str) -> ProtocolRun | None:
+        """The run a :attr:`name` stands for (``None`` for any other folder name)."""
+        match = re.fullmatch(r"random-seed(\d+)|held-out-fold(\d+)-seed(\d+)", name)
+        if match is None:
+            return None
+        if match.group(1) is not None:
+            return cls("random", 0, int(match.group(1)))
+        return cls("held-out", int(match.group(2)), int(match.group(3)))
 
     def configure(self, config: ExperimentConfig) -> ExperimentConfig:
         """A copy of ``config`` set to this run's split, fold and seed."""
