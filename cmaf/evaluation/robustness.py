@@ -121,15 +121,17 @@ class Condition:
 class FaceBox:
     """Where the face sits, as fractions of the frame height (top, bottom) and width.
 
-    The default fits the actor centred in the frame (measured on the synthetic corpus at 64 px:
-    forehead at 0.15, chin at 0.82, cheeks at 0.34 and 0.69; RAVDESS frames the face alike).
-    ``middle`` splits upper from lower face, between the eyes and the nose.
+    The default fits the synthetic corpus's centred close-up in the ``cpu`` profile's
+    centre-square frames (measured at 64 px: brows at 0.36 of the height, eyes 0.44, nose 0.55,
+    mouth 0.70, chin 0.91; cheeks at 0.2 and 0.8 of the width). ``middle`` splits upper (brows,
+    eyes) from lower face (nose, mouth, jaw). Other framings (RAVDESS's wider shot, a face
+    crop) need their own box.
     """
 
-    top: float = 0.15
-    bottom: float = 0.85
-    left: float = 0.33
-    right: float = 0.67
+    top: float = 0.3
+    bottom: float = 0.92
+    left: float = 0.2
+    right: float = 0.8
     middle: float = 0.5
 
     def rows_cols(self, level: float, half: str, height: int, width: int):
