@@ -374,7 +374,6 @@ def train_runs(
     list of Path
         The run directories, seed by seed in :data:`MODELS` order.
     """
-    from cmaf.training.config import load_config
     from cmaf.training.protocols import ensure_run
 
     run_dirs = []
@@ -382,13 +381,10 @@ def train_runs(
         for model in MODELS:
             run_dir = train_root / f"{model}-seed{seed}"
             run_dirs.append(run_dir)
-            config = load_config(profile)
+            config = _book_config(profile, dataset, num_classes)
             config.name = f"{profile}-{model}"
             config.model.fusion = model
             config.train.seed = int(seed)
-            config.model.num_classes = num_classes
-            if dataset != "synthetic":
-                config.data.dataset = dataset
             try:
                 config.validate()
                 ensure_run(
@@ -401,6 +397,17 @@ def train_runs(
             except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
                 raise BookError(f"train {run_dir.name}: {exc}") from exc
     return run_dirs
+
+
+def _book_config(profile: str, dataset: str, num_classes: int):
+    """The profile's config for the book's dataset and class count (train and compare stages)."""
+    from cmaf.training.config import load_config
+
+    config = load_config(profile)
+    config.model.num_classes = num_classes
+    if dataset != "synthetic":
+        config.data.dataset = dataset
+    return config
 
 
 def compare_runs(
@@ -420,13 +427,9 @@ def compare_runs(
     Returns the path of ``results.csv``.
     """
     from cmaf.training.compare import BOOK_PLANS, PLANS, run_compare
-    from cmaf.training.config import load_config
 
     plan = PLANS[BOOK_PLANS[profile]]
-    config = load_config(profile)
-    config.model.num_classes = num_classes
-    if dataset != "synthetic":
-        config.data.dataset = dataset
+    config = _book_config(profile, dataset, num_classes)
     if plan.epochs is not None:
         config.train.epochs = plan.epochs
     reuse = {

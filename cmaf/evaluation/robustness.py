@@ -375,12 +375,11 @@ def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
     memo = feature_memo if feature_memo is not None else {}
     backbone = _backbone_key(cache_dir, model.visual_encoder.backbone)[1] if frozen else ""
     silence = math.log(config.preprocess.log_offset)
+    test_mel, _ = _load_batch(cache_dir, rows, frames=False)  # small; frames go by batch
     shapes: dict[str, torch.Tensor] = {}
     if reads_audio:
         shapes["white-noise"] = white_noise_shape(config.preprocess)
-        test_mel, _ = _load_batch(cache_dir, rows, frames=False)
         shapes["speech-noise"] = speech_shape(test_mel)
-        del test_mel
 
     logits: dict[str, list[np.ndarray]] = {c.key: [] for c in conditions}
     shares: dict[str, list[dict[str, float]]] = {c.key: [] for c in conditions}
@@ -392,7 +391,8 @@ def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
             for start in tqdm(starts, desc=run_dir.name, disable=not progress, leave=False):
                 batch_rows = rows[start : start + sweep.batch_size]
                 ids = [row["clip_id"] for row in batch_rows]
-                mel, frames = _load_batch(cache_dir, batch_rows, frames=reads_video)
+                mel = test_mel[start : start + sweep.batch_size] if test_mel is not None else None
+                frames = _load_batch(cache_dir, batch_rows, frames=True)[1] if reads_video else None
                 for condition in conditions:
                     mel_in = mel
                     if reads_audio:
@@ -439,18 +439,14 @@ def _visual_input(model, frames, condition, face, ids, frozen, memo, backbone):
     """Frames (ImageNet-normalised) or, for a frozen backbone, their features, corrupted."""
     from cmaf.data.dataset import _standardize
 
-    def normalised(clips: torch.Tensor) -> torch.Tensor:
-        flat = clips.flatten(0, 1)
-        return _standardize(flat).view_as(clips)
-
     corrupted = corrupt_frames(frames, condition, face)
     if not frozen:
-        return normalised(corrupted)
+        return _standardize(corrupted)
     vkey = condition.visual_key()
     missing = [i for i, clip_id in enumerate(ids) if (backbone, vkey, clip_id) not in memo]
     if missing:
         device = next(model.parameters()).device
-        feats = model.visual_encoder.frame_features(normalised(corrupted[missing]).to(device))
+        feats = model.visual_encoder.frame_features(_standardize(corrupted[missing]).to(device))
         for i, value in zip(missing, feats.float().cpu(), strict=True):
             memo[(backbone, vkey, ids[i])] = value
     return torch.stack([memo[(backbone, vkey, clip_id)] for clip_id in ids])

@@ -671,7 +671,7 @@ def plot_attention_shares(rows: Sequence[dict], model: str = "cmaf") -> Figure:
     summaries = {c: summarize(mine, c) for c in columns}
     keys = list(summaries[columns[0]])
     labels = [
-        k[1] if k[1] in ("clean",) or k[1].startswith("missing") else f"{k[1]} {k[2]:.2g}"
+        k[1] if k[1] == "clean" or k[1].startswith("missing") else f"{k[1]} {k[2]:.2g}"
         for k in keys
     ]
     fig = _figure(max(7.0, 0.32 * len(keys) + 2), 3.8)
