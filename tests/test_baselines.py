@@ -71,6 +71,65 @@ def test_shapes_and_every_parameter_gets_a_gradient(fusion):
             )
 
 
+@pytest.mark.parametrize("fusion", FUSIONS)
+def test_auxiliary_unimodal_heads_train_and_leave_test_outputs_alone(fusion):
+    """With unimodal_aux_weight > 0 every model with both encoders gets one head per modality:
+    in training mode they return logits and every parameter (theirs included) gets a gradient
+    from the training loss; in eval mode they return nothing and the logits are those of the
+    same model without heads (given the same weights)."""
+    from cmaf.training.loop import training_loss
+
+    torch.manual_seed(0)
+    model = build_model(dataclasses.replace(tiny_config(fusion), unimodal_aux_weight=0.5))
+    torch.manual_seed(0)
+    plain = build_model(tiny_config(fusion))
+    has_both = hasattr(model, "audio_encoder") and hasattr(model, "visual_encoder")
+    assert hasattr(model, "aux_heads") == has_both
+    # Eight clips, so that no tiny ReLU layer is dead for the whole batch.
+    mel, frames = torch.randn(8, 1, 32, 32), torch.randn(8, 3, 3, 32, 32)
+    target = torch.arange(8) % 5
+    out = model(mel, frames)
+    assert set(out.aux_logits) == ({"audio", "visual"} if has_both else set())
+    for logits in out.aux_logits.values():
+        assert logits.shape == (8, 5)
+    training_loss(out, target, 0.5).backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum()]
+    assert not missing, f"{fusion}: no gradient for {missing}"
+    if not has_both:
+        return
+    model.eval()
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if "aux_heads" not in k})
+    plain.eval()
+    with torch.no_grad():
+        evaluated = model(mel, frames)
+        assert evaluated.aux_logits == {}
+        torch.testing.assert_close(evaluated.logits, plain(mel, frames).logits)
+
+
+def test_training_loss_adds_the_weighted_mean_of_the_auxiliary_losses():
+    from cmaf.models.model import CMAFOutput
+    from cmaf.training.loop import training_loss
+
+    target = torch.tensor([1, 0])
+    fused = torch.tensor([[0.0, 2.0], [1.0, 1.0]])
+    audio = torch.tensor([[3.0, 0.0], [0.0, 0.0]])
+    visual = torch.tensor([[0.0, 0.0], [0.0, 5.0]])
+
+    def ce(logits):  # by hand: -log softmax of the target, averaged over the batch
+        rows = [torch.logsumexp(row, 0) - row[t] for row, t in zip(logits, target, strict=True)]
+        return torch.stack(rows).mean()
+
+    out = CMAFOutput(logits=fused, aux_logits={"audio": audio, "visual": visual})
+    expected = ce(fused) + 0.5 * (ce(audio) + ce(visual)) / 2
+    torch.testing.assert_close(training_loss(out, target, 0.5), expected)
+    torch.testing.assert_close(training_loss(out, target, 0.0), ce(fused))
+    torch.testing.assert_close(training_loss(CMAFOutput(logits=fused), target, 0.5), ce(fused))
+    with pytest.raises(ValueError, match="unimodal_aux_weight"):
+        dataclasses.replace(tiny_config("cmaf"), unimodal_aux_weight=-1.0)
+    with pytest.raises(ValueError, match="unimodal_aux_weight"):
+        dataclasses.replace(tiny_config("cmaf"), unimodal_aux_weight=float("nan"))
+
+
 def test_ablations_remove_what_they_name():
     no_attention = CMAFNoAttention(tiny_config("cmaf-no-attention"))
     assert not hasattr(no_attention, "audio_attends_visual")

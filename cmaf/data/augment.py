@@ -13,9 +13,12 @@ spectrogram, which keeps them cheap on CPU (no phase vocoder, no re-computed STF
 * **time stretch** ≈ resampling the frame axis by a rate, then centre-cropping or padding (with
   the spectrogram's minimum, i.e. silence) back to the original frame count; the audio then no
   longer lines up frame-for-frame with the video, which is the nature of a time stretch.
-* **background noise**: white noise added in the power domain at a random SNR:
+* **background noise**: noise added in the power domain at a random SNR:
   ``log(exp(x) + n)`` with ``n`` an exponentially distributed periodogram (the power spectrum
-  of Gaussian noise) of mean ``mean(exp(x)) / 10 ** (snr / 10)``.
+  of Gaussian noise) of mean ``mean(exp(x)) / 10 ** (snr / 10)``, the same in every Mel band.
+  That is not white noise, which puts more power into the wider high bands; the robustness
+  sweep (:mod:`cmaf.evaluation.robustness`) tests white and speech-shaped noise, which
+  training never adds.
 
 Video augmentations use one random draw per clip, so every frame of a clip moves the same way.
 """
@@ -40,7 +43,8 @@ class AugmentConfig:
     time_stretch, stretch_range
         Stretch rate drawn uniformly from ``stretch_range`` (``> 1`` speeds up).
     noise, snr_db
-        Add white noise at an SNR drawn uniformly from ``snr_db`` (dB).
+        Add noise of equal power in every Mel band at an SNR drawn uniformly from ``snr_db``
+        (dB).
     hflip
         Mirror every frame left-right.
     rotation, max_degrees

@@ -37,7 +37,14 @@ from cmaf.models.attention import CrossModalAttention
 from cmaf.models.audio_encoder import AudioEncoder
 from cmaf.models.config import CMAFConfig
 from cmaf.models.fusions import LowRankFusion, MutanFusion, TensorFusion
-from cmaf.models.model import CMAF, CMAFOutput, add_encoders, encode_sequences
+from cmaf.models.model import (
+    CMAF,
+    CMAFOutput,
+    add_encoders,
+    encode_sequences,
+    pooled_logits,
+    unimodal_logits,
+)
 from cmaf.models.pooling import ClassifierHead
 from cmaf.models.visual_encoder import VisualEncoder
 
@@ -93,13 +100,13 @@ class _PooledFusion(nn.Module):
     def _fusion(self, config: CMAFConfig) -> tuple[nn.Module | None, int]:
         raise NotImplementedError
 
-    def pooled(self, mel, frames, frame_features) -> tuple[torch.Tensor, torch.Tensor]:
-        audio_seq, visual_seq = encode_sequences(self, mel, frames, frame_features)
-        return torch.relu(audio_seq).mean(dim=1), torch.relu(visual_seq).mean(dim=1)
-
     def forward(self, mel, frames=None, *, frame_features=None, **_) -> CMAFOutput:
-        audio, visual = self.pooled(mel, frames, frame_features)
-        return CMAFOutput(logits=self.classifier(self.fusion(audio, visual)))
+        audio_seq, visual_seq = encode_sequences(self, mel, frames, frame_features)
+        audio, visual = torch.relu(audio_seq).mean(dim=1), torch.relu(visual_seq).mean(dim=1)
+        return CMAFOutput(
+            logits=self.classifier(self.fusion(audio, visual)),
+            aux_logits=pooled_logits(self, audio, visual),
+        )
 
 
 class _Concat(nn.Module):
@@ -126,9 +133,12 @@ class LateFusion(nn.Module):
 
     def forward(self, mel, frames=None, *, frame_features=None, **_) -> CMAFOutput:
         audio_seq, visual_seq = encode_sequences(self, mel, frames, frame_features)
-        audio_logits = self.audio_head(torch.relu(audio_seq).mean(dim=1))
-        visual_logits = self.visual_head(torch.relu(visual_seq).mean(dim=1))
-        return CMAFOutput(logits=(audio_logits + visual_logits) / 2)
+        audio, visual = torch.relu(audio_seq).mean(dim=1), torch.relu(visual_seq).mean(dim=1)
+        audio_logits, visual_logits = self.audio_head(audio), self.visual_head(visual)
+        return CMAFOutput(
+            logits=(audio_logits + visual_logits) / 2,
+            aux_logits=pooled_logits(self, audio, visual),
+        )
 
 
 class _ProjectedTensorFusion(nn.Module):
@@ -198,7 +208,11 @@ class AttentionConcat(nn.Module):
             if return_attention
             else {}
         )
-        return CMAFOutput(logits=self.classifier(pooled), attention=attention)
+        return CMAFOutput(
+            logits=self.classifier(pooled),
+            attention=attention,
+            aux_logits=unimodal_logits(self, audio_seq, visual_seq),
+        )
 
 
 class CMAFNoAttention(CMAF):

@@ -162,6 +162,11 @@ class CMAFConfig:
     fbp_factors: int = 2  # not given by the paper (MFB's k)
     fbp_time_mixtures: int = 4  # not given by the paper
     dropout: float = 0.5  # Table A1
+    # Not in the paper: weight of auxiliary unimodal losses during training. When > 0, every
+    # model with both encoders gets one classifier per modality on its pooled projected
+    # sequence, and training adds weight × the mean of their cross-entropies to the loss (the
+    # heads are not used at test time). 0 = the paper's single loss on the fused output.
+    unimodal_aux_weight: float = 0.0
     num_classes: int = 8  # paper: 7 (Appendix A.4); RAVDESS has 8 emotions
     # Which model: "cmaf" (the paper's) or a baseline or ablation sharing its encoders (one of
     # FUSIONS); see cmaf.models.baselines.
@@ -246,6 +251,8 @@ class CMAFConfig:
                 )
         if self.fusion not in FUSIONS:
             raise ValueError(f"config: fusion={self.fusion!r}: use one of {', '.join(FUSIONS)}")
+        if not 0.0 <= self.unimodal_aux_weight < float("inf"):  # also rejects NaN
+            raise ValueError("config: unimodal_aux_weight must be >= 0")
         if not 0.0 <= self.dropout < 1.0 or not 0.0 <= self.attention_dropout < 1.0:
             raise ValueError("config: dropout and attention_dropout must lie in [0, 1)")
 

@@ -33,6 +33,7 @@ class CMAFOutput:
     logits: torch.Tensor
     attention: dict[str, torch.Tensor] = field(default_factory=dict)
     stages: dict[str, torch.Tensor] = field(default_factory=dict)
+    aux_logits: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def attention_mean(self, direction: str) -> torch.Tensor:
         """Head-averaged weights ``(N, 60, 60)`` for ``direction``."""
@@ -50,6 +51,38 @@ def add_encoders(module: nn.Module, config: CMAFConfig) -> None:
     module.visual_encoder = VisualEncoder(config.visual)
     module.audio_projection = nn.Linear(config.audio.out_dim, config.latent_dim)
     module.visual_projection = nn.Linear(config.visual.out_dim, config.latent_dim)
+    if config.unimodal_aux_weight > 0:
+        module.aux_heads = nn.ModuleDict(
+            {
+                name: ClassifierHead(config.latent_dim, config.num_classes, config.dropout)
+                for name in ("audio", "visual")
+            }
+        )
+
+
+def pooled_logits(
+    module: nn.Module, audio: torch.Tensor, visual: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """The auxiliary unimodal heads' logits from pooled ``(N, latent_dim)`` vectors.
+
+    ``{}`` when ``module`` has no heads (``unimodal_aux_weight = 0``) or is in eval mode: the
+    heads only shape training (see :func:`cmaf.training.loop.training_loss`).
+    """
+    heads = getattr(module, "aux_heads", None)
+    if heads is None or not module.training:
+        return {}
+    return {"audio": heads["audio"](audio), "visual": heads["visual"](visual)}
+
+
+def unimodal_logits(
+    module: nn.Module, audio_seq: torch.Tensor, visual_seq: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """:func:`pooled_logits` of the projected sequences ``(N, T, latent_dim)``, each pooled as
+    the unimodal models pool theirs (ReLU, mean over time)."""
+    if getattr(module, "aux_heads", None) is None or not module.training:
+        return {}
+    audio, visual = torch.relu(audio_seq).mean(dim=1), torch.relu(visual_seq).mean(dim=1)
+    return pooled_logits(module, audio, visual)
 
 
 def encode_sequences(
@@ -143,6 +176,7 @@ class CMAF(nn.Module):
             return value
 
         audio_seq, visual_seq = encode_sequences(self, mel, frames, frame_features, keep)
+        aux = unimodal_logits(self, audio_seq, visual_seq)
         audio_att, visual_att, weights = self.attend(audio_seq, visual_seq)
         keep("audio_attends_visual", audio_att)
         keep("visual_attends_audio", visual_att)
@@ -150,7 +184,7 @@ class CMAF(nn.Module):
         fused = keep("fbp", self.pooling(core))
         logits = keep("classifier", self.classifier(fused))
         attention = weights if return_attention else {}
-        return CMAFOutput(logits=logits, attention=attention, stages=stages)
+        return CMAFOutput(logits=logits, attention=attention, stages=stages, aux_logits=aux)
 
     def attend(
         self, audio_seq: torch.Tensor, visual_seq: torch.Tensor

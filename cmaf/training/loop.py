@@ -289,6 +289,17 @@ def _forward(model: torch.nn.Module, batch: dict, device: torch.device, **kwargs
     return model(mel, frames, **kwargs)
 
 
+def training_loss(output, target: torch.Tensor, aux_weight: float = 0.0) -> torch.Tensor:
+    """Cross-entropy of the fused logits, plus ``aux_weight`` × the mean cross-entropy of the
+    auxiliary unimodal heads when the model returned them (``CMAFConfig.unimodal_aux_weight``).
+    """
+    loss = F.cross_entropy(output.logits.float(), target)
+    if output.aux_logits and aux_weight > 0:
+        aux = [F.cross_entropy(v.float(), target) for v in output.aux_logits.values()]
+        loss = loss + aux_weight * torch.stack(aux).mean()
+    return loss
+
+
 def _autocast(device: torch.device, enabled: bool):
     if enabled and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -661,8 +672,9 @@ def _train_epoch(model, train_set, loader_args, optimizer, device, config, epoch
     for batch in bar:
         target = batch["label"].to(device)
         with _autocast(device, config.train.bf16):
-            logits = _forward(model, batch, device).logits
-        loss = F.cross_entropy(logits.float(), target)
+            output = _forward(model, batch, device)
+        logits = output.logits
+        loss = training_loss(output, target, config.model.unimodal_aux_weight)
         if not torch.isfinite(loss):
             return {"train_loss": float(loss.detach()), "train_accuracy": float("nan")}
         optimizer.zero_grad(set_to_none=True)
