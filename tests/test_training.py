@@ -385,3 +385,28 @@ def test_compare_trains_each_fusion_and_writes_one_table(tiny_cache, tmp_path):
     assert table == [("early", "random")]
     with pytest.raises(ValueError, match="unknown fusion"):
         run_compare(config, tiny_cache, tmp_path, ["concat"])
+
+
+def test_calibration_checks_each_design_aim_of_the_corpus():
+    from cmaf.training.compare import calibration, fusion_margin
+
+    def rows(cmaf, audio, video, early=0.5, protocol="random"):
+        values = {"cmaf": cmaf, "audio": audio, "video": video, "early": early}
+        return [
+            {"fusion": m, "protocol": protocol, "accuracy_mean": a, "runs": 3}
+            for m, a in values.items()
+        ]
+
+    met = calibration(rows(0.78, 0.60, 0.56))
+    assert [r["met"] for r in met] == [True, True, True, True]
+    assert fusion_margin(rows(0.78, 0.60, 0.56))["better"] == "audio"
+    assert met[2]["measured"] == pytest.approx(0.18) and met[2]["runs"] == 3
+    # The previous corpus/model: fused 9 points below audio-only.
+    assert [r["met"] for r in calibration(rows(0.51, 0.604, 0.563))] == [True, True, False, True]
+    # A margin just short of 5 points, a unimodal model outside the band, a perfect model.
+    assert not calibration(rows(0.649, 0.60, 0.56))[2]["met"]
+    assert [r["met"] for r in calibration(rows(0.99, 0.85, 0.30))][:2] == [False, False]
+    assert not calibration(rows(0.90, 0.60, 0.56, early=1.0))[3]["met"]
+    # Missing models or another protocol: nothing to check.
+    assert calibration(rows(0.78, 0.60, 0.56), protocol="held-out") == []
+    assert calibration([r for r in rows(0.78, 0.6, 0.5) if r["fusion"] != "video"]) == []

@@ -331,3 +331,60 @@ def fusion_margin(rows: Sequence[Mapping[str, object]], protocol: str = "random"
         "margin": acc["cmaf"][0] - acc[better][0],
         "runs": acc["cmaf"][1],
     }
+
+
+#: The synthetic corpus's design aims, checked on the ``cpu`` profile's results (issue: data):
+#: each unimodal model well above chance and below perfect, in 50-80 %, and the fused CMAF at
+#: least 5 points above the better of them. No model may reach 100 %.
+CALIBRATION_AIMS = {"unimodal_band": (0.50, 0.80), "fusion_margin": 0.05}
+
+
+def calibration(
+    rows: Sequence[Mapping[str, object]],
+    protocol: str = "random",
+    unimodal_band: tuple[float, float] = CALIBRATION_AIMS["unimodal_band"],
+    min_margin: float = CALIBRATION_AIMS["fusion_margin"],
+) -> list[dict[str, object]]:
+    """Each design aim of the synthetic corpus against ``results.csv`` rows (means over runs).
+
+    Returns one row per aim: ``{"aim", "measured", "runs", "met"}``; ``[]`` when the
+    comparison lacks CMAF, audio-only or video-only under ``protocol``.
+    """
+    margin = fusion_margin(rows, protocol)
+    if not margin:
+        return []
+    low, high = unimodal_band
+    by_model = {
+        str(r["fusion"]): (float(r["accuracy_mean"]), int(r["runs"]))
+        for r in rows
+        if r["protocol"] == protocol
+    }
+    out = []
+    for model in ("audio", "video"):
+        accuracy, runs = by_model[model]
+        out.append(
+            {
+                "aim": f"{model}-only accuracy in {100 * low:.0f}-{100 * high:.0f} %",
+                "measured": accuracy,
+                "runs": runs,
+                "met": low <= accuracy <= high,
+            }
+        )
+    out.append(
+        {
+            "aim": f"CMAF at least {100 * min_margin:.0f} points above {margin['better']}-only",
+            "measured": margin["margin"],
+            "runs": margin["runs"],
+            "met": margin["margin"] >= min_margin,
+        }
+    )
+    best = max(by_model, key=lambda m: by_model[m][0])
+    out.append(
+        {
+            "aim": f"no model at 100 % (best: {best})",
+            "measured": by_model[best][0],
+            "runs": by_model[best][1],
+            "met": by_model[best][0] < 1.0,
+        }
+    )
+    return out
