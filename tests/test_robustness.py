@@ -211,6 +211,9 @@ def test_sweep_runs_on_trained_runs_and_skips_what_cannot_change(small_runs, tmp
     assert kinds["cmaf"] == {c.kind for c in sweep.conditions()}
     for row in rows:
         assert 0.0 <= row["accuracy"] <= 1.0 and row["clips"] > 0
+        labels, correct, predicted = (np.array(row[c]) for c in rb.COUNT_COLUMNS)
+        assert labels.sum() == predicted.sum() == row["clips"] and (correct <= labels).all()
+        assert correct.sum() / row["clips"] == pytest.approx(row["accuracy"])
         shares = (row["visual_share_in_audio"], row["audio_share_in_visual"])
         if row["model"] == "cmaf":
             assert all(0.0 < s < 1.0 for s in shares)
@@ -242,3 +245,35 @@ def test_sweep_runs_on_trained_runs_and_skips_what_cannot_change(small_runs, tmp
         assert calls == [runs["audio"]]
     finally:
         rb._evaluate_run = original
+
+
+def test_prediction_drift_pools_runs_and_orders_levels_from_clean_to_strongest():
+    def row(run, kind, level, labels, correct, predicted):
+        return {
+            "model": "audio",
+            "run": run,
+            "kind": kind,
+            "level": level,
+            "label_counts": labels,
+            "correct_counts": correct,
+            "predicted_counts": predicted,
+        }
+
+    rows = [
+        row("a", "clean", 0.0, (2, 2), (2, 1), (3, 1)),
+        row("b", "clean", 0.0, (1, 3), (1, 3), (1, 3)),
+        row("a", "speech-noise", 0.0, (2, 2), (0, 2), (0, 4)),
+        row("b", "speech-noise", 0.0, (1, 3), (1, 0), (4, 0)),
+        row("a", "speech-noise", 20.0, (2, 2), (2, 0), (4, 0)),
+        row("b", "speech-noise", 20.0, (1, 3), (1, 1), (3, 1)),
+        row("a", "white-noise", 20.0, (2, 2), (0, 0), (2, 2)),  # another kind: ignored
+        {**row("a", "clean", 0.0, (9, 9), (9, 9), (9, 9)), "model": "video"},  # another model
+    ]
+    drift = rb.prediction_drift(rows, "audio", "speech-noise")
+    assert np.isnan(drift["levels"][0]) and list(drift["levels"][1:]) == [20.0, 0.0]
+    assert list(drift["support"]) == [3, 5]
+    np.testing.assert_allclose(drift["recall"], [[3 / 3, 4 / 5], [3 / 3, 1 / 5], [1 / 3, 2 / 5]])
+    np.testing.assert_allclose(
+        drift["predicted_share"], [[4 / 8, 4 / 8], [7 / 8, 1 / 8], [4 / 8, 4 / 8]]
+    )
+    assert rb.prediction_drift(rows, "audio", "occlude-upper") == {}

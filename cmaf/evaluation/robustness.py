@@ -75,6 +75,7 @@ STREAM_SHARES = {
     "audio_attends_visual": "visual_share_in_audio",
     "visual_attends_audio": "audio_share_in_visual",
 }
+COUNT_COLUMNS = ("label_counts", "correct_counts", "predicted_counts")
 COLUMNS = (
     "model",
     "run",
@@ -85,6 +86,8 @@ COLUMNS = (
     "accuracy",
     "macro_f1",
     *STREAM_SHARES.values(),
+    # per class, in class-index order, "|"-joined: test clips, correct predictions, predictions
+    *COUNT_COLUMNS,
 )
 
 
@@ -329,7 +332,8 @@ def evaluate_run(
     """
     sweep = sweep or SweepConfig()
     run_dir = Path(run_dir)
-    stamp = json.dumps(dataclasses.asdict(sweep), sort_keys=True)
+    # The columns are part of the stamp: rows saved by an older sweep lack newer columns.
+    stamp = json.dumps({"sweep": dataclasses.asdict(sweep), "columns": COLUMNS}, sort_keys=True)
     saved, saved_stamp = run_dir / "robustness.csv", run_dir / "robustness.json"
     if saved.is_file() and saved_stamp.is_file() and saved_stamp.read_text() == stamp:
         return load_curves(saved)
@@ -431,6 +435,14 @@ def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
         }
         for column in STREAM_SHARES.values():
             row[column] = sum(part[column] for part in shares[condition.key]) / len(rows)
+        n = len(classes)
+        counts = {
+            "label_counts": np.bincount(labels, minlength=n),
+            "correct_counts": np.bincount(labels[predicted == labels], minlength=n),
+            "predicted_counts": np.bincount(predicted, minlength=n),
+        }
+        for column, value in counts.items():
+            row[column] = "|".join(str(int(v)) for v in value)
         results.append(row)
     return results
 
@@ -485,7 +497,10 @@ def load_curves(path: str | Path) -> list[dict[str, object]]:
         rows = list(csv.DictReader(fh))
     for row in rows:
         for key in COLUMNS[3:]:
-            row[key] = float(row[key]) if row[key] not in ("", "nan") else math.nan
+            if key in COUNT_COLUMNS:
+                row[key] = tuple(int(v) for v in row[key].split("|"))
+            else:
+                row[key] = float(row[key]) if row[key] not in ("", "nan") else math.nan
     return rows
 
 
@@ -592,3 +607,41 @@ def attention_shift(
             row[f"{column} change"] = shares[column][key][0] - clean[column]
         out.append(row)
     return out
+
+
+def prediction_drift(
+    rows: Sequence[Mapping[str, object]], model: str, kind: str
+) -> dict[str, np.ndarray]:
+    """Where a model's predictions go as one corruption grows, pooled over its runs.
+
+    Accuracy is the support-weighted mean of the per-class recalls, so when a corruption pushes
+    predictions from one class towards another, the total can rise between two levels although
+    the input only got worse. This shows that per class. Returns ``levels`` (clean first, then
+    from weakest to strongest), ``support`` ``(classes,)`` test clips per class (all runs
+    together), and ``recall`` and ``predicted_share`` ``(levels, classes)``: the share of each
+    class's clips predicted correctly and the share of all predictions that name each class.
+    Empty when the rows hold no such model and corruption.
+    """
+    mine = [r for r in rows if r["model"] == model and r["kind"] in ("clean", kind)]
+    levels = sorted(
+        {float(r["level"]) for r in mine if r["kind"] == kind},
+        key=lambda v: Condition(kind, v).strength,
+    )
+    if not levels:
+        return {}
+    order = [("clean", 0.0)] + [(kind, v) for v in levels]
+    sums = {}
+    for key in order:
+        chosen = [r for r in mine if (r["kind"], float(r["level"])) == key]
+        sums[key] = {c: np.sum([r[c] for r in chosen], axis=0) for c in COUNT_COLUMNS}
+    support = sums[order[0]]["label_counts"]
+    recall = np.stack([sums[k]["correct_counts"] / np.maximum(support, 1) for k in order])
+    predicted = np.stack(
+        [sums[k]["predicted_counts"] / max(sums[k]["predicted_counts"].sum(), 1) for k in order]
+    )
+    return {
+        "levels": np.array([math.nan, *levels]),
+        "support": support,
+        "recall": recall,
+        "predicted_share": predicted,
+    }
