@@ -205,6 +205,19 @@ def test_sweep_runs_on_trained_runs_and_skips_what_cannot_change(small_runs, tmp
         progress=False,
     )
     rows = rb.load_curves(path)
+    # A second sweep reads each run's saved rows back and writes the same table.
+    again = rb.run_robustness(
+        {name: [run] for name, run in runs.items()}, cache, tmp_path / "again.csv", sweep,
+        progress=False,
+    )  # fmt: skip
+
+    def canon(table):  # NaN != NaN: compare missing shares as None
+        return [
+            {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+            for row in table
+        ]
+
+    assert canon(rb.load_curves(again)) == canon(rows)
     kinds = {name: {r["kind"] for r in rows if r["model"] == name} for name in runs}
     assert kinds["audio"] == {"clean", "white-noise", "speech-noise", "missing-audio"}
     assert kinds["video"] == {"clean", "occlude-upper", "occlude-lower", "missing-video", "offset"}

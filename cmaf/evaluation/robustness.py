@@ -344,10 +344,14 @@ def evaluate_run(
 
 
 def _write_rows(path: Path, rows: Sequence[Mapping[str, object]]) -> None:
+    """Rows as :func:`load_curves` returns them (counts as tuples) to CSV, counts "|"-joined."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(COLUMNS))
     writer.writeheader()
-    writer.writerows(rows)
+    for row in rows:
+        writer.writerow(
+            {k: ("|".join(map(str, v)) if k in COUNT_COLUMNS else v) for k, v in row.items()}
+        )
     atomic_write_text(path, buffer.getvalue())
 
 
@@ -442,7 +446,7 @@ def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
             "predicted_counts": np.bincount(predicted, minlength=n),
         }
         for column, value in counts.items():
-            row[column] = "|".join(str(int(v)) for v in value)
+            row[column] = tuple(int(v) for v in value)
         results.append(row)
     return results
 
