@@ -42,6 +42,7 @@ from cmaf.models.model import (
     CMAFOutput,
     add_encoders,
     encode_sequences,
+    pool_sequences,
     pooled_logits,
     unimodal_logits,
 )
@@ -102,7 +103,7 @@ class _PooledFusion(nn.Module):
 
     def forward(self, mel, frames=None, *, frame_features=None, **_) -> CMAFOutput:
         audio_seq, visual_seq = encode_sequences(self, mel, frames, frame_features)
-        audio, visual = torch.relu(audio_seq).mean(dim=1), torch.relu(visual_seq).mean(dim=1)
+        audio, visual = pool_sequences(audio_seq, visual_seq)
         return CMAFOutput(
             logits=self.classifier(self.fusion(audio, visual)),
             aux_logits=pooled_logits(self, audio, visual),
@@ -133,7 +134,7 @@ class LateFusion(nn.Module):
 
     def forward(self, mel, frames=None, *, frame_features=None, **_) -> CMAFOutput:
         audio_seq, visual_seq = encode_sequences(self, mel, frames, frame_features)
-        audio, visual = torch.relu(audio_seq).mean(dim=1), torch.relu(visual_seq).mean(dim=1)
+        audio, visual = pool_sequences(audio_seq, visual_seq)
         audio_logits, visual_logits = self.audio_head(audio), self.visual_head(visual)
         return CMAFOutput(
             logits=(audio_logits + visual_logits) / 2,

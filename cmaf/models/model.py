@@ -60,6 +60,13 @@ def add_encoders(module: nn.Module, config: CMAFConfig) -> None:
         )
 
 
+def pool_sequences(
+    audio_seq: torch.Tensor, visual_seq: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each ``(N, T, D)`` sequence as one ``(N, D)`` vector: ReLU, then the mean over time."""
+    return torch.relu(audio_seq).mean(dim=1), torch.relu(visual_seq).mean(dim=1)
+
+
 def pooled_logits(
     module: nn.Module, audio: torch.Tensor, visual: torch.Tensor
 ) -> dict[str, torch.Tensor]:
@@ -81,8 +88,7 @@ def unimodal_logits(
     the unimodal models pool theirs (ReLU, mean over time)."""
     if getattr(module, "aux_heads", None) is None or not module.training:
         return {}
-    audio, visual = torch.relu(audio_seq).mean(dim=1), torch.relu(visual_seq).mean(dim=1)
-    return pooled_logits(module, audio, visual)
+    return pooled_logits(module, *pool_sequences(audio_seq, visual_seq))
 
 
 def encode_sequences(
