@@ -74,6 +74,21 @@ def test_noise_is_the_same_for_every_model_and_differs_between_clips():
     assert untouched is mel
 
 
+def test_each_clip_hears_one_noise_louder_at_each_lower_snr():
+    """Common random numbers: two SNRs differ by the noise's level, not by a new draw."""
+    mel, _ = tone_mels(classes=1, per_class=1)
+    shapes = {"white-noise": torch.ones(128), "speech-noise": torch.ones(128)}
+    added = {}
+    for kind in ("white-noise", "speech-noise"):
+        for snr in (10.0, 0.0):
+            noisy = rb.corrupt_mel(mel, rb.Condition(kind, snr), ["a"], shapes, SILENCE)
+            added[kind, snr] = noisy.exp() - mel.exp()
+    ratio = added["white-noise", 0.0] / added["white-noise", 10.0]
+    torch.testing.assert_close(ratio, torch.full_like(ratio, 10.0), rtol=1e-2, atol=0)
+    # ... and the two kinds draw their own noise
+    assert not torch.allclose(added["white-noise", 0.0], added["speech-noise", 0.0])
+
+
 def test_an_informative_audio_model_degrades_monotonically_with_noise():
     """The sanity check of the noise code: accuracy falls step by step to chance."""
     train_mel, labels = tone_mels(seed=0)
@@ -227,6 +242,9 @@ def test_sweep_runs_on_trained_runs_and_skips_what_cannot_change(small_runs, tmp
         labels, correct, predicted = (np.array(row[c]) for c in rb.COUNT_COLUMNS)
         assert labels.sum() == predicted.sum() == row["clips"] and (correct <= labels).all()
         assert correct.sum() / row["clips"] == pytest.approx(row["accuracy"])
+        per_clip = np.array(row["correct"])
+        assert per_clip.shape == (row["clips"],) and set(per_clip) <= {0, 1}
+        assert per_clip.sum() == correct.sum()
         shares = (row["visual_share_in_audio"], row["audio_share_in_visual"])
         if row["model"] == "cmaf":
             assert all(0.0 < s < 1.0 for s in shares)
@@ -290,3 +308,67 @@ def test_prediction_drift_pools_runs_and_orders_levels_from_clean_to_strongest()
         drift["predicted_share"], [[4 / 8, 4 / 8], [7 / 8, 1 / 8], [4 / 8, 4 / 8]]
     )
     assert rb.prediction_drift(rows, "audio", "occlude-upper") == {}
+
+
+def test_rise_test_is_mcnemars_exact_one_sided_test():
+    before = [1, 1, 0, 0, 0, 0, 0, 1]
+    after = [1, 0, 1, 1, 1, 0, 1, 1]
+    gains, losses, p = rb.rise_test(before, after)
+    assert (gains, losses) == (4, 1)
+    assert p == pytest.approx((5 + 1) / 32)  # P(X >= 4), X ~ Bin(5, 1/2)
+    assert rb.rise_test([1, 0], [1, 0]) == (0, 0, 1.0)
+    with pytest.raises(ValueError, match="2 clips before, 3 after"):
+        rb.rise_test([1, 0], [1, 0, 1])
+
+
+def test_monotonicity_flags_a_significant_rise_and_forgives_a_flip():
+    """Two runs of 20 clips; the check pairs clips across levels and pools runs."""
+
+    def rows(model, kind, curves):
+        out = []
+        for run, levels in curves.items():
+            for (k, level), correct in levels.items():
+                accuracy = float(np.mean(correct))
+                out.append(
+                    {"model": model, "run": run, "kind": k, "level": level,
+                     "accuracy": accuracy, "correct": tuple(correct)}
+                )  # fmt: skip
+        return out
+
+    clean = [1] * 14 + [0] * 6
+    # Audio: noise at 20 dB flips one clip each way per run (no rise), 0 dB loses 8 of 14.
+    flip = [1] * 13 + [0] + [1] + [0] * 5
+    weak = [1] * 6 + [0] * 14
+    # Video: hiding a third loses 10 clips; hiding the whole half wins 8 of them back in both
+    # runs: 16 gains, 0 losses pooled, p = 2**-16.
+    third = [1] * 4 + [0] * 16
+    half = [1] * 12 + [0] * 8
+    table = []
+    for run in ("a", "b"):
+        table += rows(
+            "audio",
+            "white-noise",
+            {run: {("clean", 0.0): clean, ("white-noise", 20.0): flip, ("white-noise", 0.0): weak}},
+        )
+        table += rows(
+            "video",
+            "occlude-upper",
+            {
+                run: {
+                    ("clean", 0.0): clean,
+                    ("occlude-upper", 1 / 3): third,
+                    ("occlude-upper", 1.0): half,
+                }
+            },
+        )
+    checks = {r["model"]: r for r in rb.monotonicity(table)}
+    audio, video = checks["audio"], checks["video"]
+    assert audio["monotone"] and audio["p"] == 1.0 and audio["rise"] == 0.0
+    assert audio["clean"] == pytest.approx(0.7) and audio["strongest"] == pytest.approx(0.3)
+    assert not video["monotone"]
+    assert video["p"] == pytest.approx(2.0**-16)
+    assert video["rise"] == pytest.approx(16 / 40)
+    assert (video["rise_from"], video["rise_to"]) == (pytest.approx(1 / 3), 1.0)
+    # The same rise in one run of the two is weaker evidence (8 gains: p = 2**-8), still < 5 %.
+    one_run = [r for r in table if not (r["model"] == "video" and r["run"] == "b")]
+    assert rb.monotonicity(one_run)[1]["p"] == pytest.approx(2.0**-8)

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from cmaf.cli import main
+from cmaf.data.augment import AugmentConfig
 from cmaf.data.cache import prepare
 from cmaf.data.fixtures import make_ravdess_tree
 from cmaf.data.registry import classes_for, scan_dataset
@@ -27,7 +28,13 @@ from cmaf.training.config import (
     diff_configs,
     load_config,
 )
-from cmaf.training.loop import TrainingDiverged, read_history, select_device, train
+from cmaf.training.loop import (
+    TrainingDiverged,
+    read_history,
+    select_device,
+    train,
+    training_augmentation,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -238,8 +245,21 @@ def test_bad_configs_fail_with_one_clear_line(tiny_cache, tmp_path):
         load_config(bad)
     with pytest.raises(ValueError, match="neither a profile"):
         load_config("gpu-fast")
+    bad.write_text(json.dumps({"base": "cpu", "train": {"augment_snr_db": [30, -5]}}))
+    with pytest.raises(ValueError, match=r"augment_snr_db=\[30.0, -5.0\] must be \[low, high\]"):
+        load_config(bad)
     assert main(["train", "--config", "smoke", "--cache", str(tiny_cache), "--num-classes", "6",
                  "--out", str(tmp_path / "z"), "--quiet"]) == 2  # fmt: skip
+
+
+def test_training_noise_range_comes_from_the_config():
+    config = load_config("cpu")
+    assert training_augmentation(config).snr_db == config.train.augment_snr_db == (-5.0, 30.0)
+    config.train.augment_snr_db = (0.0, 20.0)
+    augment = training_augmentation(config)
+    assert augment.snr_db == (0.0, 20.0) and augment.noise and augment.pitch_shift
+    config.train.augment = False
+    assert training_augmentation(config) == AugmentConfig.none()
 
 
 def test_cpu_profile_lists_every_deviation_with_a_reason(capsys):

@@ -14,7 +14,8 @@ Corruptions (each a :class:`Condition`; :class:`SweepConfig` lists the default s
     has the power per Mel band that white noise has after the preprocessing's own filterbank
     (:func:`white_noise_shape`: wider high bands collect more); speech-shaped noise has the
     long-term average spectrum of the clips being tested (:func:`speech_shape`). Each clip's
-    noise is seeded by the condition and the clip id, so every model hears the same noise.
+    noise is seeded by the noise kind and the clip id: every model hears the same noise, and
+    every SNR the same noise at another level, so a curve's steps come from the level alone.
 ``occlude-upper``, ``occlude-lower``
     A mid-grey patch over the upper (brows, eyes) or lower (nose, mouth, jaw) half of the face
     box :class:`FaceBox`, growing from the outer edge of that half towards the middle: level
@@ -76,6 +77,10 @@ STREAM_SHARES = {
     "visual_attends_audio": "audio_share_in_visual",
 }
 COUNT_COLUMNS = ("label_counts", "correct_counts", "predicted_counts")
+#: Per test clip, in the run's test order: 1 where the prediction is right. Pairs the clips
+#: between two levels of a corruption for :func:`monotonicity`'s sign test.
+CLIP_COLUMNS = ("correct",)
+JOINED_COLUMNS = (*COUNT_COLUMNS, *CLIP_COLUMNS)  # tuples in memory, "|"-joined in the CSV
 COLUMNS = (
     "model",
     "run",
@@ -88,6 +93,7 @@ COLUMNS = (
     *STREAM_SHARES.values(),
     # per class, in class-index order, "|"-joined: test clips, correct predictions, predictions
     *COUNT_COLUMNS,
+    *CLIP_COLUMNS,
 )
 
 
@@ -203,7 +209,9 @@ def speech_shape(mel: torch.Tensor) -> torch.Tensor:
 
 
 def _generator(condition: Condition, clip_id: str) -> torch.Generator:
-    digest = hashlib.sha256(f"{condition.key}|{clip_id}".encode()).digest()
+    # Seeded by the kind, not the level: a clip hears one noise, louder at each lower SNR
+    # (common random numbers), so two levels differ by the level alone, not by a new draw.
+    digest = hashlib.sha256(f"{condition.kind}|{clip_id}".encode()).digest()
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
 
 
@@ -344,13 +352,13 @@ def evaluate_run(
 
 
 def _write_rows(path: Path, rows: Sequence[Mapping[str, object]]) -> None:
-    """Rows as :func:`load_curves` returns them (counts as tuples) to CSV, counts "|"-joined."""
+    """Rows as :func:`load_curves` returns them (tuples) to CSV, tuples "|"-joined."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(COLUMNS))
     writer.writeheader()
     for row in rows:
         writer.writerow(
-            {k: ("|".join(map(str, v)) if k in COUNT_COLUMNS else v) for k, v in row.items()}
+            {k: ("|".join(map(str, v)) if k in JOINED_COLUMNS else v) for k, v in row.items()}
         )
     atomic_write_text(path, buffer.getvalue())
 
@@ -445,6 +453,7 @@ def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
             "correct_counts": np.bincount(labels[predicted == labels], minlength=n),
             "predicted_counts": np.bincount(predicted, minlength=n),
         }
+        counts["correct"] = predicted == labels
         for column, value in counts.items():
             row[column] = tuple(int(v) for v in value)
         results.append(row)
@@ -501,7 +510,7 @@ def load_curves(path: str | Path) -> list[dict[str, object]]:
         rows = list(csv.DictReader(fh))
     for row in rows:
         for key in COLUMNS[3:]:
-            if key in COUNT_COLUMNS:
+            if key in JOINED_COLUMNS:
                 row[key] = tuple(int(v) for v in row[key].split("|"))
             else:
                 row[key] = float(row[key]) if row[key] not in ("", "nan") else math.nan
@@ -546,36 +555,94 @@ def monotone(points: Sequence[tuple[float, float]], tolerance: float = 0.0) -> b
     return all(b <= a + tolerance for a, b in itertools.pairwise(values))
 
 
+def rise_test(before: Sequence[int], after: Sequence[int]) -> tuple[int, int, float]:
+    """Paired sign test of a rise in accuracy between two conditions on the same clips.
+
+    ``before`` and ``after`` are per-clip correctness (0/1) in the same clip order. Returns the
+    clips that the stronger corruption turned right (``gains``) and wrong (``losses``), and the
+    one-sided exact p-value of ``gains`` or more among ``gains + losses`` discordant clips if
+    either change were equally likely (McNemar's exact test): a small value says the rise is
+    more than clips flipping at random.
+    """
+    a = np.asarray(before, dtype=bool)
+    b = np.asarray(after, dtype=bool)
+    if a.shape != b.shape:
+        raise ValueError(f"rise_test: {a.shape[0]} clips before, {b.shape[0]} after")
+    gains, losses = int(np.sum(~a & b)), int(np.sum(a & ~b))
+    n = gains + losses
+    p = sum(math.comb(n, k) for k in range(gains, n + 1)) / 2.0**n
+    return gains, losses, float(p)
+
+
 def monotonicity(
     rows: Sequence[Mapping[str, object]],
     kinds_by_model: Mapping[str, Sequence[str]] | None = None,
+    alpha: float = 0.05,
 ) -> list[dict[str, object]]:
     """Whether each model's curve falls monotonically (the sanity check of the corruptions).
 
-    One row per (model, kind): accuracy clean and at the strongest level, and ``monotone``
-    with a tolerance of one test clip of the model's runs (``1 / clips``), since a single clip
-    flipping is noise, not a trend. ``kinds_by_model`` defaults to the unimodal models and the
-    corruptions of their own modality.
+    A finite test set makes a curve jitter by a clip or two even when every step removes
+    information, so a rise counts only if it is more than that jitter: for every pair of levels
+    (clean included), weaker before stronger, the clips of all the model's runs are paired and
+    :func:`rise_test` asks whether the stronger corruption got significantly more of them right
+    (one-sided, ``alpha``). The pairs are not corrected for their number, which errs towards
+    calling a curve non-monotone.
+
+    One row per (model, kind): accuracy clean and at the strongest level (mean over runs); the
+    largest rise between any two levels (``rise``, pooled accuracy, 0 if none, with
+    ``rise_from`` and ``rise_to`` the levels' SNR or share, NaN for clean); ``p``, the
+    smallest p-value of any rising pair (1 when nothing rises); and ``monotone`` (no pair
+    below ``alpha``).
+    ``kinds_by_model`` defaults to the unimodal models and the corruptions of their own
+    modality.
     """
     kinds_by_model = kinds_by_model or {
         "audio": ("white-noise", "speech-noise"),
         "video": ("occlude-upper", "occlude-lower"),
     }
     summary = summarize(rows)
-    clips = {str(r["model"]): float(r["clips"]) for r in rows}
     out = []
     for model, kinds in kinds_by_model.items():
         for kind in kinds:
             points = curve(summary, model, kind)
             if len(points) < 2:
                 continue
+            levels = sorted(
+                {float(r["level"]) for r in rows if r["model"] == model and r["kind"] == kind},
+                key=lambda v: Condition(kind, v).strength,
+            )
+            order = [("clean", 0.0)] + [(kind, v) for v in levels]
+            correct = {}  # (kind, level) -> per-clip correctness of all runs, runs in one order
+            for key in order:
+                chosen = sorted(
+                    (r for r in rows
+                     if r["model"] == model and (r["kind"], float(r["level"])) == key),
+                    key=lambda r: str(r["run"]),
+                )  # fmt: skip
+                correct[key] = np.concatenate([np.asarray(r["correct"], bool) for r in chosen])
+            rise, rise_pair, p_min = 0.0, (math.nan, math.nan), 1.0
+            for i, j in itertools.combinations(range(len(order)), 2):
+                before, after = correct[order[i]], correct[order[j]]
+                gains, losses, p = rise_test(before, after)
+                change = (gains - losses) / len(before)
+                if change > rise:
+                    rise = change
+                    rise_pair = tuple(
+                        math.nan if k == "clean" else v for k, v in (order[i], order[j])
+                    )
+                if gains > losses:
+                    p_min = min(p_min, p)
             out.append(
                 {
                     "model": model,
                     "kind": kind,
                     "clean": points[0][1],
                     "strongest": points[-1][1],
-                    "monotone": monotone(points, tolerance=1.0 / clips[model] + 1e-9),
+                    "rise": rise,
+                    "rise_from": rise_pair[0],
+                    "rise_to": rise_pair[1],
+                    "p": p_min,
+                    "monotone": p_min >= alpha,
                 }
             )
     return out

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cmaf.data.augment import AugmentConfig
 from cmaf.data.preprocessing import PreprocessConfig
 from cmaf.models.config import CMAFConfig, _coerce, _from_dict
 
@@ -45,6 +46,9 @@ class TrainConfig:
     bf16: bool = True  # bf16 autocast, on CUDA only
     num_workers: int = 2  # DataLoader worker processes (0 = load in the main process)
     augment: bool = True  # Table A1 augmentations on the training split
+    # Not given by the paper (Table A1: "background noise"): the SNR range of the training
+    # noise, recorded here so that a run's config.json says which range trained it.
+    augment_snr_db: tuple[float, float] = AugmentConfig.snr_db
     # Not in the paper (which fine-tunes ResNet-18 end to end): freeze the backbone and cache its
     # per-frame features once, which makes CPU training feasible.
     frozen_features: bool = False
@@ -65,6 +69,11 @@ class TrainConfig:
             raise ValueError(f"config: train.device={self.device!r}: use auto, cpu, cuda or mps")
         if self.num_workers < 0:
             raise ValueError("config: train.num_workers must be >= 0")
+        if len(self.augment_snr_db) != 2 or self.augment_snr_db[0] > self.augment_snr_db[1]:
+            raise ValueError(
+                f"config: train.augment_snr_db={list(self.augment_snr_db)} must be [low, high] "
+                "with low <= high (dB)"
+            )
 
 
 @dataclass

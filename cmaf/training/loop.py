@@ -289,6 +289,13 @@ def _forward(model: torch.nn.Module, batch: dict, device: torch.device, **kwargs
     return model(mel, frames, **kwargs)
 
 
+def training_augmentation(config: ExperimentConfig) -> AugmentConfig:
+    """The Table A1 augmentations of the training split, with the config's noise SNR range."""
+    if not config.train.augment:
+        return AugmentConfig.none()
+    return AugmentConfig(snr_db=config.train.augment_snr_db)
+
+
 def training_loss(output, target: torch.Tensor, aux_weight: float = 0.0) -> torch.Tensor:
     """Cross-entropy of the fused logits, plus ``aux_weight`` × the mean cross-entropy of the
     auxiliary unimodal heads when the model returned them (``CMAFConfig.unimodal_aux_weight``).
@@ -521,7 +528,7 @@ def train(
     features = None
     if config.train.frozen_features and hasattr(model, "visual_encoder"):
         features = compute_frame_features(model, cache_dir, device, progress=progress)
-    augment = AugmentConfig() if config.train.augment else AugmentConfig.none()
+    augment = training_augmentation(config)
 
     def dataset(ids, train_mode):
         clips = CachedClips(
