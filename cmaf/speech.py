@@ -90,6 +90,8 @@ PLANS: dict[str, SpeechPlan] = {
 #: The speech plan each book profile runs.
 BOOK_PLANS = {"smoke": "smoke", "cpu": "cpu", "paper": "full"}
 SUMMARY = "summary.json"
+#: The network runs' robustness sweep (:mod:`cmaf.evaluation.robustness`), in ``out``.
+ROBUSTNESS = "robustness.csv"
 
 
 class SpeechError(RuntimeError):
@@ -122,7 +124,8 @@ def run_speech(
     *,
     progress: bool = True,
 ) -> Path:
-    """Prepare, train and fit the runs of ``plan`` into ``out``; returns ``out/summary.json``.
+    """Prepare, train and fit the runs of ``plan`` into ``out``, then sweep the network runs
+    under test-time noise (``out/robustness.csv``); returns ``out/summary.json``.
 
     Raises
     ------
@@ -132,6 +135,7 @@ def run_speech(
     from cmaf.data.cache import prepare
     from cmaf.data.records import DataError
     from cmaf.data.registry import classes_for, scan_dataset
+    from cmaf.evaluation.robustness import run_robustness
     from cmaf.training.checkpoint import atomic_write_text
     from cmaf.training.loop import TrainingDiverged
     from cmaf.training.protocols import count_folds, protocol_runs, run_protocols
@@ -196,6 +200,12 @@ def run_speech(
         seconds["network"] = round(time.perf_counter() - t0, 2)
     except (ValueError, FileNotFoundError, FileExistsError, TrainingDiverged) as exc:
         raise SpeechError(f"training: {exc}") from exc
+    # The robustness sweep's sanity check on real recordings: does the network's accuracy fall
+    # as test noise grows? (On the synthetic corpus a noise can pass for a class cue.)
+    t0 = time.perf_counter()
+    sweep = run_robustness({"audio": network}, cache_dir, out / ROBUSTNESS, progress=progress)
+    seconds["robustness"] = round(time.perf_counter() - t0, 2)
+    log(f"robustness sweep of {len(network)} network runs in {seconds['robustness']:.0f} s")
 
     summary = {
         "plan": plan,
@@ -212,6 +222,7 @@ def run_speech(
             "network": [str(p.relative_to(out)) for p in network],
             "pooled": [str(p.relative_to(out)) for p in pooled],
         },
+        "robustness": str(sweep.relative_to(out)),
         "seconds": seconds,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

@@ -138,6 +138,21 @@ def test_smoke_plan_held_out_runs_share_no_actor(smoke_speech):
 
 
 @needs_real
+def test_smoke_plan_sweeps_every_network_run_under_noise(smoke_speech):
+    from cmaf.evaluation import robustness
+
+    out, summary = smoke_speech
+    rows = robustness.load_curves(out / summary["robustness"])
+    swept = {row["run"] for row in rows}
+    assert swept == {Path(name).name for name in summary["runs"]["network"]}
+    kinds = {row["kind"] for row in rows}
+    assert {"clean", "white-noise", "speech-noise", "missing-audio"} <= kinds
+    assert not kinds & {"occlude-upper", "occlude-lower", "offset"}  # no video to corrupt
+    checks = robustness.monotonicity(rows)
+    assert {c["kind"] for c in checks} == {"white-noise", "speech-noise"}
+
+
+@needs_real
 def test_rerun_reuses_finished_runs(smoke_speech):
     out, _ = smoke_speech
     stamp = (out / "network" / "random-seed0" / "metrics.json").stat().st_mtime_ns

@@ -574,7 +574,7 @@ def plot_robustness(
 ) -> Figure:
     """Test accuracy under each corruption (rows of :func:`cmaf.evaluation.robustness.load_curves`).
 
-    One panel per corruption kind, one line per model (mean over runs, the spread as error
+    One panel per corruption kind swept, one line per model (mean over runs, the spread as error
     bars); the clean score is each curve's first point. A last panel shows the missing-modality
     scores beside the clean ones.
     """
@@ -582,9 +582,18 @@ def plot_robustness(
 
     summary = summarize(rows, metric)
     models = list(dict.fromkeys(str(r["model"]) for r in rows))
-    panels = ["white-noise", "speech-noise", "occlude-upper", "occlude-lower", "offset"]
-    fig = _figure(13.5, 5.2)
-    axes = fig.subplots(2, 3).ravel()
+    kinds = {str(r["kind"]) for r in rows}
+    # Only the corruptions that were swept (an audio-only sweep has no occlusion or offset).
+    panels = [
+        k
+        for k in ("white-noise", "speech-noise", "occlude-upper", "occlude-lower", "offset")
+        if k in kinds
+    ]
+    grid_rows = len(panels) // 3 + 1
+    fig = _figure(13.5, 2.6 * grid_rows)
+    axes = fig.subplots(grid_rows, 3, squeeze=False).ravel()
+    for ax in axes[len(panels) + 1 :]:
+        ax.set_visible(False)
     for ax, kind in zip(axes, panels, strict=False):
         for i, model in enumerate(models):
             points = sorted(
