@@ -45,6 +45,7 @@ def reestimate_batchnorm(model: torch.nn.Module, batches) -> torch.nn.Module:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from cmaf.book import random_split_run
     from cmaf.data.dataset import load_manifest, resolve_cache_dir
     from cmaf.data.splits import Split
     from cmaf.evaluation import robustness
@@ -56,13 +57,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", default="0")
     args = parser.parse_args(argv)
     root = Path(args.runs_root)
+    if not (root / "cache").is_dir():
+        raise SystemExit(f"{root / 'cache'}: no prepared cache (build the book first: make book)")
     cache = resolve_cache_dir(root / "cache")
     by_id = {row["clip_id"]: row for row in load_manifest(cache)}
     sweep = robustness.SweepConfig(occlusion=(), offsets=(), missing=False)
     for seed in (int(s) for s in args.seeds.split(",")):
-        run = root / "train" / f"{args.fusion}-seed{seed}"
-        if not run.is_dir():
-            run = root / "compare" / args.fusion / f"random-seed{seed}"
+        run = random_split_run(root, args.fusion, seed)
         if not (run / "metrics.json").is_file():
             raise SystemExit(f"{run}: no finished run (build the book or run cmaf compare first)")
         config, model = robustness.load_trained(run, torch.device("cpu"))

@@ -41,14 +41,10 @@ def _accuracy(run_dir: Path) -> float:
     return json.loads((run_dir / "metrics.json").read_text())["test"]["accuracy"]
 
 
-def _run_dir(root: Path, fusion: str, seed: int) -> Path:
-    train = root / "train" / f"{fusion}-seed{seed}"
-    return train if train.is_dir() else root / "compare" / fusion / f"random-seed{seed}"
-
-
 def main(argv: list[str] | None = None) -> None:
     from sklearn.metrics import f1_score
 
+    from cmaf.book import random_split_run
     from cmaf.data.dataset import load_manifest, resolve_cache_dir
     from cmaf.data.splits import Split
     from cmaf.evaluation.robustness import _load_batch, load_trained
@@ -61,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=30)
     args = parser.parse_args(argv)
     root = Path(args.runs_root)
-    runs = {f: _run_dir(root, f, args.seed) for f in ("cmaf", "audio", "video")}
+    runs = {f: random_split_run(root, f, args.seed) for f in ("cmaf", "audio", "video")}
     missing = [str(p) for p in runs.values() if not (p / "metrics.json").is_file()]
     if missing:
         raise SystemExit(f"no finished run at {', '.join(missing)}: build the book first")

@@ -133,6 +133,15 @@ def default_runs_root(profile: str, dataset: str) -> Path:
     return Path("runs") / f"book-{profile}-{dataset}"
 
 
+def random_split_run(runs_root: str | Path, model: str, seed: int) -> Path:
+    """A build's random-split run of ``model`` and ``seed``: the ``train`` stage's
+    (``train/<model>-seed<S>``) when there is one, else the comparison's
+    (``compare/<model>/random-seed<S>``)."""
+    runs_root = Path(runs_root)
+    train = runs_root / "train" / f"{model}-seed{seed}"
+    return train if train.is_dir() else runs_root / "compare" / model / f"random-seed{seed}"
+
+
 def _log(progress: bool, message: str) -> None:
     if progress:
         print(f"cmaf book: {message}", file=sys.stderr, flush=True)

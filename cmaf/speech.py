@@ -203,7 +203,10 @@ def run_speech(
     # The robustness sweep's sanity check on real recordings: does the network's accuracy fall
     # as test noise grows? (On the synthetic corpus a noise can pass for a class cue.)
     t0 = time.perf_counter()
-    sweep = run_robustness({"audio": network}, cache_dir, out / ROBUSTNESS, progress=progress)
+    try:
+        sweep = run_robustness({"audio": network}, cache_dir, out / ROBUSTNESS, progress=progress)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        raise SpeechError(f"robustness sweep: {exc}") from exc
     seconds["robustness"] = round(time.perf_counter() - t0, 2)
     log(f"robustness sweep of {len(network)} network runs in {seconds['robustness']:.0f} s")
 
