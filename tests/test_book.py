@@ -417,6 +417,25 @@ def test_smoke_build_real_speech_chapter(smoke_book):
 
 
 @pytest.mark.slow
+def test_noise_level_benchmark_sweeps_both_mixtures_without_touching_runs(smoke_book, capsys):
+    import importlib.util
+
+    path = ROOT / "benchmarks" / "noise_level.py"
+    spec = importlib.util.spec_from_file_location("_bench_noise_level", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    run = smoke_book["runs"] / "train" / "audio-seed0"
+    before = {p.name: p.stat().st_mtime_ns for p in run.iterdir()}
+    module.main(["--runs-root", str(smoke_book["runs"]), "--seeds", "0", "--no-save"])
+    out = capsys.readouterr().out
+    for mixture in module.MIXTURES:
+        assert f"{mixture} (1 runs of audio" in out
+    for kind in ("white-noise", "speech-noise"):
+        assert out.count(f"{kind}: largest rise") == 2 and out.count(f"{kind}: predicted") == 2
+    assert {p.name: p.stat().st_mtime_ns for p in run.iterdir()} == before
+
+
+@pytest.mark.slow
 def test_chapters_run_standalone_as_ravdess(smoke_book, tmp_path):
     """Each chapter runs on its own with papermill and ``-p dataset ravdess -p data_root ...``.
 

@@ -81,12 +81,28 @@ def test_each_clip_hears_one_noise_louder_at_each_lower_snr():
     added = {}
     for kind in ("white-noise", "speech-noise"):
         for snr in (10.0, 0.0):
-            noisy = rb.corrupt_mel(mel, rb.Condition(kind, snr), ["a"], shapes, SILENCE)
+            condition = rb.Condition(kind, snr)
+            noisy = rb.corrupt_mel(mel, condition, ["a"], shapes, SILENCE, keep_level=False)
             added[kind, snr] = noisy.exp() - mel.exp()
     ratio = added["white-noise", 0.0] / added["white-noise", 10.0]
     torch.testing.assert_close(ratio, torch.full_like(ratio, 10.0), rtol=1e-2, atol=0)
     # ... and the two kinds draw their own noise
     assert not torch.allclose(added["white-noise", 0.0], added["speech-noise", 0.0])
+
+
+def test_kept_level_rescales_the_same_mixture_to_the_clean_clips_power():
+    """The sweep's default mixture: same noise, same SNR, but no louder than the clean clip."""
+    mel, _ = tone_mels(classes=2, per_class=1)
+    shapes = {"speech-noise": rb.speech_shape(mel)}
+    condition = rb.Condition("speech-noise", -10.0)
+    kept = rb.corrupt_mel(mel, condition, ["a", "b"], shapes, SILENCE)
+    raised = rb.corrupt_mel(mel, condition, ["a", "b"], shapes, SILENCE, keep_level=False)
+    for clean, k, r in zip(mel, kept, raised, strict=True):
+        assert float(k.exp().mean() / clean.exp().mean()) == pytest.approx(1.0, rel=1e-4)
+        # 10 dB of noise on top of the clip: the raised mixture is 11 times as powerful
+        assert float(r.exp().mean() / clean.exp().mean()) == pytest.approx(11.0, rel=0.05)
+        gain = k - r  # one gain for every cell: the same draw, scaled
+        torch.testing.assert_close(gain, torch.full_like(gain, float(gain.mean())))
 
 
 def test_an_informative_audio_model_degrades_monotonically_with_noise():

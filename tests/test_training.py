@@ -430,3 +430,22 @@ def test_calibration_checks_each_design_aim_of_the_corpus():
     # Missing models or another protocol: nothing to check.
     assert calibration(rows(0.78, 0.60, 0.56), protocol="held-out") == []
     assert calibration([r for r in rows(0.78, 0.6, 0.5) if r["fusion"] != "video"]) == []
+
+
+def test_compare_cli_chooses_the_noise_mixture_of_its_sweep(monkeypatch, tmp_path):
+    """``--raise-noise-level`` is the only way to the loudness-raising mixture."""
+    import cmaf.training.compare as compare
+    from cmaf.cli import build_parser
+
+    sweeps = []
+    monkeypatch.setattr(
+        compare, "run_compare", lambda *a, robustness, **k: sweeps.append(robustness) or tmp_path
+    )
+    common = ["compare", "--cache", str(tmp_path), "--out", str(tmp_path), "--plan", "smoke"]
+    for extra in ([], ["--raise-noise-level"], ["--no-robustness"]):
+        args = build_parser().parse_args([*common, *extra])
+        assert args.func(args) == 0
+    kept, raised, none = sweeps
+    assert kept.keep_level and kept.snr_db == compare.PLANS["smoke"].sweep.snr_db
+    assert not raised.keep_level and raised.snr_db == kept.snr_db
+    assert none is None

@@ -138,6 +138,7 @@ def add_noise_mel(
     snr_db: float,
     generator: torch.Generator | None = None,
     shape: torch.Tensor | None = None,
+    keep_level: bool = False,
 ) -> torch.Tensor:
     """Add noise at ``snr_db`` to a log-power Mel spectrogram ``(..., n_mels, T)``.
 
@@ -146,13 +147,22 @@ def add_noise_mel(
     of Gaussian noise. ``shape`` ``(n_mels,)`` is the noise's mean power per band relative to
     its mean over bands (``None``: the same in every band, as the training augmentation uses).
     The SNR is the ratio of the clip's mean power to the noise's mean power.
+
+    With ``keep_level`` the mixture is scaled back to the clean clip's mean power, as a
+    recording's gain would be set to the talker: the SNR is unchanged, but a lower SNR no
+    longer also makes the clip louder (loudness is itself an emotion cue, see
+    :class:`cmaf.evaluation.robustness.SweepConfig`). The log-Mel floor (``log_offset``) is
+    scaled with the mixture; it is far below any cell that holds noise.
     """
     power = mel.exp()
     level = power.mean() / (10.0 ** (snr_db / 10.0))
     noise = torch.empty_like(power).exponential_(1.0, generator=generator) * level
     if shape is not None:
         noise = noise * (shape / shape.mean()).to(power.dtype)[:, None]
-    return (power + noise).log()
+    mixture = power + noise
+    if keep_level:
+        mixture = mixture * (power.mean() / mixture.mean())
+    return mixture.log()
 
 
 def augment_mel(

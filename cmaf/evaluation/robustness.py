@@ -10,7 +10,8 @@ Corruptions (each a :class:`Condition`; :class:`SweepConfig` lists the default s
 
 ``white-noise``, ``speech-noise``
     Additive noise at an SNR (dB), mixed in the log-Mel's power domain by
-    :func:`cmaf.data.augment.add_noise_mel`, so a cache of spectrograms suffices. White noise
+    :func:`cmaf.data.augment.add_noise_mel`, so a cache of spectrograms suffices; the mixture
+    is scaled back to the clean clip's level (:attr:`SweepConfig.keep_level`). White noise
     has the power per Mel band that white noise has after the preprocessing's own filterbank
     (:func:`white_noise_shape`: wider high bands collect more); speech-shaped noise has the
     long-term average spectrum of the clips being tested (:func:`speech_shape`). Each clip's
@@ -156,10 +157,21 @@ class FaceBox:
 
 @dataclass(frozen=True)
 class SweepConfig:
-    """The corruption steps of a sweep (defaults: the book's)."""
+    """The corruption steps of a sweep (defaults: the book's).
+
+    ``keep_level`` (default ``True``) scales every noisy clip back to its clean mean power, so
+    that the SNR is the only thing a noise step changes. Noise added to a clip at its own level
+    also makes it louder (at -10 dB, 10.4 dB louder), and loudness is an arousal cue (Section
+    2.2: intensity "often associated with emotional arousal"; the synthetic voices span
+    -6.5 dB for sad to +8 dB for angry). On the 2026-11-30 build the audio-only model read
+    that rise as anger: under speech-shaped noise its accuracy fell to 32 % at 5 dB and rose
+    to 38 % at 0 dB (3 seeds, p = 0.031) as "angry" predictions grew. ``False`` gives that
+    loudness-raising mixture (``benchmarks/noise_level.py`` measures both).
+    """
 
     snr_db: tuple[float, ...] = (20.0, 10.0, 5.0, 0.0, -5.0, -10.0)
     noise_kinds: tuple[str, ...] = ("white-noise", "speech-noise")
+    keep_level: bool = True
     occlusion: tuple[float, ...] = (1 / 3, 2 / 3, 1.0)
     offsets: tuple[int, ...] = (-4, -2, -1, 1, 2, 4)
     missing: bool = True
@@ -221,11 +233,13 @@ def corrupt_mel(
     clip_ids: Sequence[str],
     shapes: Mapping[str, torch.Tensor],
     silence: float,
+    keep_level: bool = True,
 ) -> torch.Tensor:
     """``mel`` ``(N, 1, n_mels, T)`` under ``condition`` (unchanged for non-audio kinds).
 
     ``shapes`` maps each noise kind to its band shape; ``silence`` is the log-Mel value of a
-    zero waveform.
+    zero waveform; ``keep_level`` scales each noisy clip back to its clean mean power
+    (:attr:`SweepConfig.keep_level`).
     """
     from cmaf.data.augment import add_noise_mel
 
@@ -234,7 +248,13 @@ def corrupt_mel(
     if condition.kind not in shapes:
         return mel
     noisy = [
-        add_noise_mel(clip, condition.level, _generator(condition, clip_id), shapes[condition.kind])
+        add_noise_mel(
+            clip,
+            condition.level,
+            _generator(condition, clip_id),
+            shapes[condition.kind],
+            keep_level=keep_level,
+        )
         for clip, clip_id in zip(mel, clip_ids, strict=True)
     ]
     return torch.stack(noisy)
@@ -412,7 +432,9 @@ def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
                 for condition in conditions:
                     mel_in = mel
                     if reads_audio:
-                        mel_in = corrupt_mel(mel, condition, ids, shapes, silence)
+                        mel_in = corrupt_mel(
+                            mel, condition, ids, shapes, silence, keep_level=sweep.keep_level
+                        )
                     kwargs = {}
                     if reads_video:
                         visual = _visual_input(

@@ -19,7 +19,7 @@ import csv
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -263,12 +263,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip the test-time robustness sweep of the random-split runs",
     )
+    parser.add_argument(
+        "--raise-noise-level",
+        action="store_true",
+        help="sweep noise added at each clip's own level, so a lower SNR is also a louder clip "
+        "(default: each noisy clip is scaled back to its clean level; see SweepConfig)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=_run)
 
 
 def _ints(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(",") if part.strip())
+
+
+def _sweep(plan: ComparePlan, args: argparse.Namespace) -> SweepConfig | None:
+    if args.no_robustness:
+        return None
+    sweep = plan.sweep or SweepConfig()
+    return replace(sweep, keep_level=False) if args.raise_noise_level else sweep
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -289,7 +302,7 @@ def _run(args: argparse.Namespace) -> int:
             _ints(args.seeds) if args.seeds else (plan.seeds or (0,)),
             _ints(args.folds) if args.folds is not None else plan.folds,
             groups_per_fold=plan.groups_per_fold,
-            robustness=None if args.no_robustness else (plan.sweep or SweepConfig()),
+            robustness=_sweep(plan, args),
             progress=not args.quiet,
         )
     except (ValueError, FileNotFoundError, KeyError) as exc:
