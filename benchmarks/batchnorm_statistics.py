@@ -3,7 +3,7 @@
 Run after a ``cpu`` book build (it reads the build's runs)::
 
     .venv/bin/python benchmarks/batchnorm_statistics.py [--runs-root runs/book-cpu-synthetic]
-        [--fusion audio] [--seeds 0]
+        [--fusion audio] [--seeds 0] [--raise-noise-level]
 
 A trained model normalises with the BatchNorm running statistics of its *training batches*, and
 those were augmented: half the training clips carried added noise (Table A1;
@@ -15,7 +15,8 @@ and with every BatchNorm layer's statistics re-estimated on the *clean* (unaugme
 split (a cumulative average over one pass, no gradient step; the test split is not used). If
 re-estimating lifts the clean score and flattens the rise, the mismatch is part of the cause;
 what rise remains is the model reading noise as a class cue. Nothing is written to the run:
-both versions are swept in temporary copies. About 1 minute per audio-only run.
+both versions are swept in temporary copies. The sweep keeps each noisy clip at its clean level
+(``SweepConfig.keep_level``) unless ``--raise-noise-level``. About 1 minute per audio-only run.
 """
 
 from __future__ import annotations
@@ -55,13 +56,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs-root", default="runs/book-cpu-synthetic")
     parser.add_argument("--fusion", default="audio", help="a model without video input")
     parser.add_argument("--seeds", default="0")
+    parser.add_argument(
+        "--raise-noise-level",
+        action="store_true",
+        help="sweep noise at each clip's own level (louder at lower SNR) instead of keeping it",
+    )
     args = parser.parse_args(argv)
     root = Path(args.runs_root)
     if not (root / "cache").is_dir():
         raise SystemExit(f"{root / 'cache'}: no prepared cache (build the book first: make book)")
     cache = resolve_cache_dir(root / "cache")
     by_id = {row["clip_id"]: row for row in load_manifest(cache)}
-    sweep = robustness.SweepConfig(occlusion=(), offsets=(), missing=False)
+    sweep = robustness.SweepConfig(
+        occlusion=(), offsets=(), missing=False, keep_level=not args.raise_noise_level
+    )
     for seed in (int(s) for s in args.seeds.split(",")):
         run = random_split_run(root, args.fusion, seed)
         if not (run / "metrics.json").is_file():

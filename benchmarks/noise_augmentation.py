@@ -4,6 +4,7 @@ Run after a ``cpu`` book build (it trains on the build's prepared cache)::
 
     .venv/bin/python benchmarks/noise_augmentation.py [--runs-root runs/book-cpu-synthetic]
         [--seeds 0,1,2] [--ranges 10:30,-5:30] [--out runs/noise-augmentation]
+        [--raise-noise-level]
 
 For each range of training-noise SNRs (``train.augment_snr_db``; default: 10 to 30 dB, our
 first choice, and -5 to 30 dB, the ``cpu`` profile's now) it trains the ``cpu`` profile's
@@ -11,8 +12,10 @@ audio-only model on the random split of every seed, sweeps its test clips with w
 speech-shaped noise at the book's SNR steps (:mod:`cmaf.evaluation.robustness`), and prints
 per range the mean accuracy at each SNR and the book's monotonicity check (largest rise between
 two levels and the smallest p-value of the paired sign test). Finished runs in ``--out`` are
-reused. About 3 minutes per run on two idle cores (six runs: 20 minutes). Writes
-``benchmarks/results/noise-augmentation.json`` unless ``--no-save``.
+reused. About 3 minutes per run on two idle cores (six runs: 20 minutes). The sweep keeps each
+noisy clip at its clean level (``SweepConfig.keep_level``); ``--raise-noise-level`` sweeps the
+loudness-raising mixture instead. Writes ``benchmarks/results/noise-augmentation.json`` (or
+``noise-augmentation-raised.json``) unless ``--no-save``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results" / "noise-augmentation.json"
+RESULTS_RAISED = RESULTS.with_name("noise-augmentation-raised.json")
 
 
 def _range(text: str) -> tuple[float, float]:
@@ -44,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, help="override train.epochs (for a quick look)")
     parser.add_argument("--out", default="runs/noise-augmentation")
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument(
+        "--raise-noise-level",
+        action="store_true",
+        help="sweep noise at each clip's own level (louder at lower SNR) instead of keeping it",
+    )
     args = parser.parse_args(argv)
 
     cache = Path(args.runs_root) / "cache"
@@ -52,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cache = resolve_cache_dir(cache)
     classes = class_names(cache, load_manifest(cache))
-    sweep = robustness.SweepConfig(occlusion=(), offsets=(), missing=False)
+    keep_level = not args.raise_noise_level
+    sweep = robustness.SweepConfig(occlusion=(), offsets=(), missing=False, keep_level=keep_level)
     seeds = [int(s) for s in args.seeds.split(",")]
     results = []
     for snr_range in (_range(r) for r in args.ranges.split(",")):
@@ -93,9 +103,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"monotone: {check['monotone']}"
             )
     if not args.no_save:
-        saved = {"runs_root": str(args.runs_root), "rows": results}
-        RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
-        print(f"wrote {RESULTS}")
+        saved = {"runs_root": str(args.runs_root), "keep_level": keep_level, "rows": results}
+        path = RESULTS if keep_level else RESULTS_RAISED
+        path.write_text(json.dumps(saved, indent=1) + "\n")
+        print(f"wrote {path}")
     return 0
 
 

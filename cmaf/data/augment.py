@@ -18,7 +18,9 @@ spectrogram, which keeps them cheap on CPU (no phase vocoder, no re-computed STF
   of Gaussian noise) of mean ``mean(exp(x)) / 10 ** (snr / 10)``, the same in every Mel band.
   That is not white noise, which puts more power into the wider high bands; the robustness
   sweep (:mod:`cmaf.evaluation.robustness`) tests white and speech-shaped noise, which
-  training never adds. The SNR range reaches down to -5 dB (see :class:`AugmentConfig`).
+  training never adds, and keeps each noisy clip at its clean level, which training does not
+  (a noisy training clip is louder, as background noise makes a recording). The SNR range
+  reaches down to -5 dB (see :class:`AugmentConfig`).
 
 Video augmentations use one random draw per clip, so every frame of a clip moves the same way.
 """
