@@ -56,11 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs-root", default="runs/book-cpu-synthetic")
     parser.add_argument("--fusion", default="audio", help="a model without video input")
     parser.add_argument("--seeds", default="0")
-    parser.add_argument(
-        "--raise-noise-level",
-        action="store_true",
-        help="sweep noise at each clip's own level (louder at lower SNR) instead of keeping it",
-    )
+    robustness.add_noise_level_option(parser)
     args = parser.parse_args(argv)
     root = Path(args.runs_root)
     if not (root / "cache").is_dir():

@@ -48,11 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, help="override train.epochs (for a quick look)")
     parser.add_argument("--out", default="runs/noise-augmentation")
     parser.add_argument("--no-save", action="store_true")
-    parser.add_argument(
-        "--raise-noise-level",
-        action="store_true",
-        help="sweep noise at each clip's own level (louder at lower SNR) instead of keeping it",
-    )
+    robustness.add_noise_level_option(parser)
     args = parser.parse_args(argv)
 
     cache = Path(args.runs_root) / "cache"

@@ -190,6 +190,17 @@ class SweepConfig:
         return out
 
 
+def add_noise_level_option(parser) -> None:
+    """Add ``--raise-noise-level`` (sets :attr:`SweepConfig.keep_level` to ``False``) to an
+    :class:`argparse.ArgumentParser`: one spelling for every command that sweeps."""
+    parser.add_argument(
+        "--raise-noise-level",
+        action="store_true",
+        help="sweep noise added at each clip's own level, so a lower SNR is also a louder clip "
+        "(default: each noisy clip is scaled back to its clean level; see SweepConfig)",
+    )
+
+
 # --------------------------------------------------------------------------- corruptions
 
 

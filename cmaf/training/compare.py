@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from cmaf.evaluation.robustness import SweepConfig, run_robustness
+from cmaf.evaluation.robustness import SweepConfig, add_noise_level_option, run_robustness
 from cmaf.models.config import FUSIONS
 from cmaf.training.config import ExperimentConfig
 
@@ -263,12 +263,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip the test-time robustness sweep of the random-split runs",
     )
-    parser.add_argument(
-        "--raise-noise-level",
-        action="store_true",
-        help="sweep noise added at each clip's own level, so a lower SNR is also a louder clip "
-        "(default: each noisy clip is scaled back to its clean level; see SweepConfig)",
-    )
+    add_noise_level_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=_run)
 
