@@ -14,9 +14,10 @@ the book's SNR steps (:mod:`cmaf.evaluation.robustness`), twice: with the run's 
 and with every BatchNorm layer's statistics re-estimated on the *clean* (unaugmented) training
 split (a cumulative average over one pass, no gradient step; the test split is not used). If
 re-estimating lifts the clean score and flattens the rise, the mismatch is part of the cause;
-what rise remains is the model reading noise as a class cue. Nothing is written to the run:
-both versions are swept in temporary copies. The sweep keeps each noisy clip at its clean level
-(``SweepConfig.keep_level``) unless ``--raise-noise-level``. About 1 minute per audio-only run.
+what rise remains is the model reading noise as a class cue. Nothing is written to the run
+(the re-estimated model is swept from a temporary copy). The sweep keeps each noisy clip at its
+clean level (``SweepConfig.keep_level``) unless ``--raise-noise-level``. About 1 minute per
+audio-only run.
 """
 
 from __future__ import annotations
@@ -63,9 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"{root / 'cache'}: no prepared cache (build the book first: make book)")
     cache = resolve_cache_dir(root / "cache")
     by_id = {row["clip_id"]: row for row in load_manifest(cache)}
-    sweep = robustness.SweepConfig(
-        occlusion=(), offsets=(), missing=False, keep_level=not args.raise_noise_level
-    )
+    sweep = robustness.SweepConfig.noise_only(keep_level=not args.raise_noise_level)
     for seed in (int(s) for s in args.seeds.split(",")):
         run = random_split_run(root, args.fusion, seed)
         if not (run / "metrics.json").is_file():
@@ -85,15 +84,14 @@ def main(argv: list[str] | None = None) -> None:
             f"{run} ({len(split.test_ids)} test clips): accuracy % clean, then SNR dB "
             + " ".join(f"{v:g}" for v in sweep.snr_db)
         )
-        # Both versions are swept in copies: the sweep keeps its rows in the run folder.
+        # The sweep loads a run's best.pt, so the re-estimated model goes into a copy.
         with tempfile.TemporaryDirectory() as tmp:
-            copies = {}
-            for label in ("run's statistics", "re-estimated on clean"):
-                copies[label] = Path(tmp) / str(len(copies)) / run.name
-                shutil.copytree(run, copies[label], ignore=shutil.ignore_patterns("robustness.*"))
-            atomic_torch_save(state, copies["re-estimated on clean"] / "checkpoints" / "best.pt")
-            for label, run_dir in copies.items():
-                summary = robustness.summarize(robustness.evaluate_run(run_dir, cache, sweep))
+            fresh = Path(tmp) / run.name
+            shutil.copytree(run, fresh, ignore=shutil.ignore_patterns("robustness.*"))
+            atomic_torch_save(state, fresh / "checkpoints" / "best.pt")
+            for label, run_dir in (("run's statistics", run), ("re-estimated on clean", fresh)):
+                rows = robustness.evaluate_run(run_dir, cache, sweep, save=False)
+                summary = robustness.summarize(rows)
                 for kind in sweep.noise_kinds:
                     points = robustness.curve(summary, config.model.fusion, kind)
                     curve = " ".join(f"{100 * v:5.1f}" for _, v in points)

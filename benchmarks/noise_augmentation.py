@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     cache = resolve_cache_dir(cache)
     classes = class_names(cache, load_manifest(cache))
     keep_level = not args.raise_noise_level
-    sweep = robustness.SweepConfig(occlusion=(), offsets=(), missing=False, keep_level=keep_level)
+    sweep = robustness.SweepConfig.noise_only(keep_level)
     seeds = [int(s) for s in args.seeds.split(",")]
     results = []
     for snr_range in (_range(r) for r in args.ranges.split(",")):

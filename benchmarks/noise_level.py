@@ -14,16 +14,14 @@ clip back to its clean level by default (:class:`cmaf.evaluation.robustness.Swee
 prints, per mixture, the pooled accuracy per SNR, the share of predictions that go to the
 loudest classes of the synthetic voices (angry and disgust, +8 and +7 dB), and the book's
 monotonicity check (largest rise between two levels, exact paired p-value). Results go to
-``benchmarks/results/noise-level.json`` unless ``--no-save``. Nothing is written to the runs:
-both mixtures are swept in temporary copies. About 30 s per audio-only run.
+``benchmarks/results/noise-level.json`` unless ``--no-save``. Nothing is written to the runs.
+About 30 s per audio-only run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -59,56 +57,54 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"{run}: no finished run (build the book or run cmaf compare first)")
 
     saved = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for label, keep_level in MIXTURES.items():
-            sweep = robustness.SweepConfig(
-                occlusion=(), offsets=(), missing=False, keep_level=keep_level
+    for label, keep_level in MIXTURES.items():
+        sweep = robustness.SweepConfig.noise_only(keep_level)
+        rows = []
+        for run in runs:
+            rows += robustness.evaluate_run(run, cache, sweep, save=False)
+        fusion = rows[0]["model"]
+        checks = robustness.monotonicity(rows, {fusion: sweep.noise_kinds})
+        if not checks:
+            raise SystemExit(
+                f"{runs[0]}: {fusion} reads no audio (--fusion must name one that does)"
             )
-            rows = []
-            for run in runs:
-                # A copy per mixture: the sweep keeps its rows in the run folder.
-                copy = Path(tmp) / label.replace(" ", "-") / run.name
-                shutil.copytree(run, copy, ignore=shutil.ignore_patterns("robustness.*"))
-                rows += robustness.evaluate_run(copy, cache, sweep)
-            fusion = rows[0]["model"]
-            checks = robustness.monotonicity(rows, {fusion: sweep.noise_kinds})
-            print(f"{label} ({len(runs)} runs of {fusion}, {rows[0]['clips']} test clips each)")
-            for check in checks:
-                kind = check["kind"]
-                steps = [("clean", 0.0)] + [(kind, snr) for snr in sweep.snr_db]
-                accuracy, loud_share = [], []
-                for step in steps:
-                    chosen = [r for r in rows if (r["kind"], float(r["level"])) == step]
-                    correct = sum(sum(r["correct"]) for r in chosen)
-                    predicted = np.sum([r["predicted_counts"] for r in chosen], axis=0)
-                    accuracy.append(correct / sum(len(r["correct"]) for r in chosen))
-                    loud_share.append(float(predicted[loud].sum() / predicted.sum()))
-                names = ["clean"] + [f"{snr:g} dB" for snr in sweep.snr_db]
-                pairs = zip(names, accuracy, strict=True)
-                print(f"  {kind}: " + "  ".join(f"{n} {100 * a:.1f}" for n, a in pairs))
-                print(
-                    f"  {kind}: predicted {'/'.join(LOUD_CLASSES)} % "
-                    + "  ".join(f"{100 * s:.0f}" for s in loud_share)
-                )
-                print(
-                    f"  {kind}: largest rise {100 * check['rise']:.1f} points "
-                    f"({check['rise_from']:g} -> {check['rise_to']:g} dB), p = {check['p']:.3g}, "
-                    f"monotone: {check['monotone']}"
-                )
-                saved.append(
-                    {
-                        "mixture": label,
-                        "fusion": fusion,
-                        "kind": kind,
-                        "seeds": seeds,
-                        "snr_db": ["clean", *sweep.snr_db],
-                        "accuracy": [round(a, 4) for a in accuracy],
-                        "loud_share": [round(s, 4) for s in loud_share],
-                        "rise": round(check["rise"], 4),
-                        "p": check["p"],
-                        "monotone": bool(check["monotone"]),
-                    }
-                )
+        print(f"{label} ({len(runs)} runs of {fusion}, {rows[0]['clips']} test clips each)")
+        for check in checks:
+            kind = check["kind"]
+            steps = [("clean", 0.0)] + [(kind, snr) for snr in sweep.snr_db]
+            accuracy, loud_share = [], []
+            for step in steps:
+                chosen = [r for r in rows if (r["kind"], float(r["level"])) == step]
+                correct = sum(sum(r["correct"]) for r in chosen)
+                predicted = np.sum([r["predicted_counts"] for r in chosen], axis=0)
+                accuracy.append(correct / sum(len(r["correct"]) for r in chosen))
+                loud_share.append(float(predicted[loud].sum() / predicted.sum()))
+            names = ["clean"] + [f"{snr:g} dB" for snr in sweep.snr_db]
+            pairs = zip(names, accuracy, strict=True)
+            print(f"  {kind}: " + "  ".join(f"{n} {100 * a:.1f}" for n, a in pairs))
+            print(
+                f"  {kind}: predicted {'/'.join(LOUD_CLASSES)} % "
+                + "  ".join(f"{100 * s:.0f}" for s in loud_share)
+            )
+            print(
+                f"  {kind}: largest rise {100 * check['rise']:.1f} points "
+                f"({check['rise_from']:g} -> {check['rise_to']:g} dB), p = {check['p']:.3g}, "
+                f"monotone: {check['monotone']}"
+            )
+            saved.append(
+                {
+                    "mixture": label,
+                    "fusion": fusion,
+                    "kind": kind,
+                    "seeds": seeds,
+                    "snr_db": ["clean", *sweep.snr_db],
+                    "accuracy": [round(a, 4) for a in accuracy],
+                    "loud_share": [round(s, 4) for s in loud_share],
+                    "rise": round(check["rise"], 4),
+                    "p": check["p"],
+                    "monotone": bool(check["monotone"]),
+                }
+            )
     if not args.no_save:
         record = {"runs_root": str(args.runs_root), "loud_classes": list(LOUD_CLASSES)}
         RESULTS.write_text(json.dumps({**record, "rows": saved}, indent=1) + "\n")

@@ -179,6 +179,11 @@ class SweepConfig:
     face: FaceBox = field(default_factory=FaceBox)
     batch_size: int = 16
 
+    @classmethod
+    def noise_only(cls, keep_level: bool = True) -> SweepConfig:
+        """The book's noise steps and nothing else (the audio diagnostics' sweep)."""
+        return cls(occlusion=(), offsets=(), missing=False, keep_level=keep_level)
+
     def conditions(self) -> list[Condition]:
         out = [Condition("clean")]
         out += [Condition(kind, snr) for kind in self.noise_kinds for snr in self.snr_db]
@@ -361,6 +366,7 @@ def evaluate_run(
     device: torch.device | None = None,
     feature_memo: dict | None = None,
     progress: bool = False,
+    save: bool = True,
 ) -> list[dict[str, object]]:
     """Accuracy, macro-F1 and attention shares of one run's test clips under every condition.
 
@@ -368,7 +374,8 @@ def evaluate_run(
     an audio-only one) are skipped: its row would repeat the clean one. ``feature_memo`` shares
     a frozen backbone's features of corrupted frames between runs with the same backbone and
     test clips. The rows are kept in the run directory (``robustness.csv``, with the sweep's
-    settings in ``robustness.json``) and read back when the same sweep is asked for again.
+    settings in ``robustness.json``) and read back when the same sweep is asked for again;
+    ``save=False`` leaves the run directory as it is (a diagnostic's one-off sweep).
     """
     sweep = sweep or SweepConfig()
     run_dir = Path(run_dir)
@@ -378,8 +385,9 @@ def evaluate_run(
     if saved.is_file() and saved_stamp.is_file() and saved_stamp.read_text() == stamp:
         return load_curves(saved)
     rows = _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress)
-    _write_rows(saved, rows)
-    atomic_write_text(saved_stamp, stamp)
+    if save:
+        _write_rows(saved, rows)
+        atomic_write_text(saved_stamp, stamp)
     return rows
 
 
