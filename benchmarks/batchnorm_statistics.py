@@ -18,6 +18,12 @@ what rise remains is the model reading noise as a class cue. Nothing is written 
 (the re-estimated model is swept from a temporary copy). The sweep keeps each noisy clip at its
 clean level (``SweepConfig.keep_level``) unless ``--raise-noise-level``. About 1 minute per
 audio-only run.
+
+Runs trained with ``train.precise_bn`` (the ``cpu`` profile's default since this diagnostic
+found the effect) already hold statistics re-estimated this way after every epoch, by the same
+function (:func:`cmaf.training.loop.reestimate_batchnorm`), so both lines then agree; the
+diagnostic tells something for runs trained without it. Its recorded figures
+(benchmarks/README.md) come from runs trained before the option existed.
 """
 
 from __future__ import annotations
@@ -31,27 +37,15 @@ from pathlib import Path
 import torch
 
 
-def reestimate_batchnorm(model: torch.nn.Module, batches) -> torch.nn.Module:
-    """A copy of ``model`` whose BatchNorm running statistics are the plain average over
-    ``batches`` (each a log-Mel batch ``(N, 1, n_mels, T)``); weights are untouched."""
-    model = copy.deepcopy(model)
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # cumulative average over the pass, not an exponential one
-    model.train()
-    with torch.no_grad():
-        for mel in batches:
-            model(mel)
-    return model.eval()
-
-
 def main(argv: list[str] | None = None) -> None:
+    from torch.utils.data import DataLoader
+
     from cmaf.book import random_split_run
-    from cmaf.data.dataset import load_manifest, resolve_cache_dir
+    from cmaf.data.dataset import CachedClips, resolve_cache_dir
     from cmaf.data.splits import Split
     from cmaf.evaluation import robustness
     from cmaf.training.checkpoint import atomic_torch_save, load_checkpoint
+    from cmaf.training.loop import reestimate_batchnorm
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-root", default="runs/book-cpu-synthetic")
@@ -63,7 +57,6 @@ def main(argv: list[str] | None = None) -> None:
     if not (root / "cache").is_dir():
         raise SystemExit(f"{root / 'cache'}: no prepared cache (build the book first: make book)")
     cache = resolve_cache_dir(root / "cache")
-    by_id = {row["clip_id"]: row for row in load_manifest(cache)}
     sweep = robustness.SweepConfig.noise_only(keep_level=not args.raise_noise_level)
     for seed in (int(s) for s in args.seeds.split(",")):
         run = random_split_run(root, args.fusion, seed)
@@ -73,13 +66,11 @@ def main(argv: list[str] | None = None) -> None:
         if hasattr(model, "visual_encoder"):
             raise SystemExit(f"{run}: --fusion must name an audio-only model")
         split = Split.from_json((run / "split.json").read_text())
-        train_rows = [by_id[clip_id] for clip_id in split.train_ids]
-        batches = (
-            robustness._load_batch(cache, train_rows[i : i + 32], frames=False)[0]
-            for i in range(0, len(train_rows), 32)
-        )
+        clean = CachedClips(cache, split.train_ids, train=False, frames=False)
+        reestimated = copy.deepcopy(model)
+        reestimate_batchnorm(reestimated, DataLoader(clean, batch_size=32), torch.device("cpu"))
         state = load_checkpoint(run / "checkpoints" / "best.pt")
-        state["model"] = reestimate_batchnorm(model, batches).state_dict()
+        state["model"] = reestimated.state_dict()
         print(
             f"{run} ({len(split.test_ids)} test clips): accuracy % clean, then SNR dB "
             + " ".join(f"{v:g}" for v in sweep.snr_db)

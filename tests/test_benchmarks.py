@@ -81,17 +81,3 @@ def test_benchmark_tables_read_the_committed_results():
     stages = benchmarks.stage_table({"a": 1.0, "b": 3.0})
     assert stages["share (%)"].tolist() == [25.0, 75.0]
     assert benchmarks.load_results(BENCHMARKS / "missing") == {}
-
-
-def test_batchnorm_reestimation_averages_the_given_batches_and_keeps_the_model():
-    import torch
-
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.BatchNorm2d(1), torch.nn.Flatten())
-    model[0].running_mean.fill_(5.0)  # statistics of some other (augmented) data
-    batches = [torch.randn(4, 1, 3, 2) + 2.0, torch.randn(4, 1, 3, 2) - 1.0]
-    fresh = _load("batchnorm_statistics").reestimate_batchnorm(model, batches)
-    pooled = torch.cat(batches)
-    assert torch.allclose(fresh[0].running_mean, pooled.mean().reshape(1), atol=1e-6)
-    assert not fresh.training and fresh[0].momentum is None
-    assert model[0].running_mean.item() == 5.0  # the run's model is untouched

@@ -449,3 +449,101 @@ def test_compare_cli_chooses_the_noise_mixture_of_its_sweep(monkeypatch, tmp_pat
     assert kept.keep_level and kept.snr_db == compare.PLANS["smoke"].sweep.snr_db
     assert not raised.keep_level and raised.snr_db == kept.snr_db
     assert none is None
+
+
+def _batchnorm_buffers(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {
+        name: buffer.clone()
+        for name, buffer in model.named_buffers()
+        if name.endswith(("running_mean", "running_var"))
+    }
+
+
+def test_precise_batchnorm_takes_the_plain_average_of_the_batch_statistics():
+    """Small for testing speed: an audio-only smoke model and three hand-made log-Mel batches."""
+    from cmaf.models import build_model
+    from cmaf.training.loop import reestimate_batchnorm
+
+    config = load_config("smoke").model
+    config.fusion = "audio"
+    torch.manual_seed(0)
+    model = build_model(config).eval()
+    norm = model.audio_encoder.blocks[0][1]
+    assert isinstance(norm, torch.nn.BatchNorm2d)
+    shape = (1, config.audio.n_mels, config.audio.mel_frames)
+    batches = [{"mel": torch.randn(n, *shape) * s + s} for n, s in ((4, 1.0), (4, 3.0), (2, 0.5))]
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+
+    seen = []  # each batch's input to the first BatchNorm layer
+    hook = norm.register_forward_hook(lambda module, args, out: seen.append(args[0].detach()))
+    with torch.no_grad():
+        for batch in batches:
+            model(batch["mel"])
+    hook.remove()
+    means = torch.stack([x.mean(dim=(0, 2, 3)) for x in seen])
+    variances = torch.stack([x.var(dim=(0, 2, 3), unbiased=True) for x in seen])
+
+    assert reestimate_batchnorm(model, batches, torch.device("cpu")) > 0
+    # Plain (not exponential, not size-weighted) average over the three batches.
+    assert torch.allclose(norm.running_mean, means.mean(0), atol=1e-5)
+    assert torch.allclose(norm.running_var, variances.mean(0), rtol=1e-4)
+    assert norm.momentum == 0.1 and not model.training  # restored
+    for key, value in model.state_dict().items():
+        if not key.endswith(("running_mean", "running_var", "num_batches_tracked")):
+            assert torch.equal(value, weights[key]), key
+
+
+def test_precise_batchnorm_leaves_a_frozen_backbone_alone():
+    """Only layers that training updates are re-estimated: the frozen ResNet keeps its own."""
+    from cmaf.models import build_model
+    from cmaf.training.loop import reestimate_batchnorm
+
+    config = load_config("smoke").model
+    config.fusion = "video"
+    model = build_model(config)
+    frozen = _batchnorm_buffers(model.visual_encoder.backbone)
+    norm = model.visual_encoder.feature_norm
+    size = config.visual.image_size
+    batches = [{"frames": torch.randn(2, config.visual.num_frames, 3, size, size)}]
+    assert reestimate_batchnorm(model, batches, torch.device("cpu")) == 1
+    assert not torch.equal(norm.running_mean, torch.zeros_like(norm.running_mean))
+    after = _batchnorm_buffers(model.visual_encoder.backbone)
+    assert all(torch.equal(frozen[k], after[k]) for k in frozen)
+
+
+@pytest.mark.parametrize("precise", [True, False])
+def test_best_checkpoint_holds_the_clean_training_clips_statistics(tiny_cache, tmp_path, precise):
+    """With ``train.precise_bn`` best.pt's BatchNorm statistics are those of one clean pass over
+    the training clips (its weights unchanged); without, the running average of training."""
+    from cmaf.data.dataset import CachedClips
+    from cmaf.models import build_model
+    from cmaf.training.loop import reestimate_batchnorm
+
+    config = smoke(1, precise_bn=precise)
+    config.model.fusion = "audio"
+    run = train(config, tiny_cache, tmp_path / "run", progress=False)
+    model = build_model(config.model)
+    model.load_state_dict(load_checkpoint(run / "checkpoints" / "best.pt")["model"])
+    saved = _batchnorm_buffers(model)
+    split = Split.from_json((run / "split.json").read_text())
+    clean = CachedClips(tiny_cache, split.train_ids, train=False, frames=False)
+    loader = torch.utils.data.DataLoader(clean, batch_size=config.train.batch_size)
+    reestimate_batchnorm(model, loader, torch.device("cpu"))
+    same = all(torch.allclose(saved[k], v, atol=1e-5) for k, v in _batchnorm_buffers(model).items())
+    assert same == precise
+
+
+def test_a_run_saved_before_a_config_key_existed_matches_that_keys_default(tmp_path):
+    """A run's config.json from before ``train.precise_bn`` existed was trained without it."""
+    from cmaf.training.protocols import _same_config
+
+    config = load_config("smoke")
+    old = json.loads(config.to_json())
+    del old["train"]["precise_bn"]
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    config.train.precise_bn = False
+    assert _same_config(tmp_path, config)
+    config.train.precise_bn = True
+    assert not _same_config(tmp_path, config)
+    (tmp_path / "config.json").write_text("{not json")
+    assert not _same_config(tmp_path, config)

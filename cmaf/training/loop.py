@@ -6,7 +6,8 @@ Run directory (the hand-over to the notebooks)::
     split.json                  train / validation / test clip ids and the protocol
     history.csv                 one row per epoch (loss, accuracy, validation macro-F1, time)
     checkpoints/last.pt         model + optimiser + epoch, every epoch (atomic; --resume)
-    checkpoints/best.pt         the epoch with the best validation macro-F1 (the one reported)
+    checkpoints/best.pt         the epoch with the best validation macro-F1 (the one reported;
+                                with train.precise_bn, BatchNorm statistics of clean training clips)
     metrics.json                test metrics of best.pt, bootstrap 95 % intervals, which epoch
     predictions.csv             per test clip: true and predicted class, class probabilities
     confusion.csv               test confusion matrix (counts; rows true, columns predicted)
@@ -543,6 +544,8 @@ def train(
         return FeatureClips(clips, features) if features is not None else clips
 
     train_set = dataset(split.train_ids, True)
+    # The same training clips without augmentation, for re-estimating BatchNorm statistics.
+    clean_train_set = dataset(split.train_ids, False) if config.train.precise_bn else None
     val_set = dataset(split.val_ids, False) if split.val_ids else None
     test_set = dataset(split.test_ids, False)
     loader_args = dict(
@@ -590,6 +593,15 @@ def train(
                 f"checkpoint kept at {ckpt_dir / 'last.pt'}; lower train.lr or check the data"
             )
         if dist.main:
+            if clean_train_set is not None:
+                # Only the main process validates and saves; DDP broadcasts its buffers.
+                reestimate_batchnorm(
+                    model,
+                    DataLoader(clean_train_set, **loader_args),
+                    device,
+                    config.train.bf16,
+                    progress=progress,
+                )
             if val_set is not None and len(val_set):
                 val = predict(model, DataLoader(val_set, **loader_args), device, config.train.bf16)
                 report = classification_report(val.labels, val.predicted, classes)
@@ -697,6 +709,64 @@ def _train_epoch(model, train_set, loader_args, optimizer, device, config, epoch
         "train_loss": total_loss / max(seen, 1),
         "train_accuracy": correct / max(seen, 1),
     }
+
+
+def reestimate_batchnorm(
+    model: torch.nn.Module,
+    loader,
+    device: torch.device,
+    bf16: bool = False,
+    *,
+    progress: bool = False,
+) -> int:
+    """Recompute the running statistics of ``model``'s training BatchNorm layers from ``loader``.
+
+    "Precise BN" (``train.precise_bn``; not in the paper): each BatchNorm layer that
+    ``model.train()`` puts in training mode (a frozen backbone's stay as they are) forgets its
+    running mean and variance and takes the plain average of the batch statistics over one pass
+    of ``loader``, run without gradients; weights are not touched. Called with the clean
+    training clips, evaluation then normalises as clean inputs need, instead of with the
+    exponential average over the augmented, partly noisy training batches (Table A1).
+
+    Parameters
+    ----------
+    model
+        Modified in place; left in the training mode it had.
+    loader
+        Batches as the training loop reads them (dicts of ``mel`` / ``frames`` /
+        ``frame_features``); their number and size set the estimate.
+    device, bf16
+        As in training.
+
+    Returns
+    -------
+    int
+        How many BatchNorm layers were re-estimated (0: none, and nothing was run).
+    """
+    from tqdm import tqdm
+
+    was_training = model.training
+    model.train()
+    norms = [
+        m
+        for m in model.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.training
+    ]
+    if norms:
+        momenta = [norm.momentum for norm in norms]
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # the cumulative average over the pass
+        with torch.no_grad():
+            for batch in tqdm(
+                loader, desc="BatchNorm statistics", disable=not progress, leave=False
+            ):
+                with _autocast(device, bf16):
+                    _forward(model, batch, device)
+        for norm, momentum in zip(norms, momenta, strict=True):
+            norm.momentum = momentum
+    model.train(was_training)
+    return len(norms)
 
 
 def _final_evaluation(model, run_dir, test_set, loader_args, device, config, classes, split, best):

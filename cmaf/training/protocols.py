@@ -108,10 +108,17 @@ def _checked_split(config: ExperimentConfig, rows: list[dict[str, str]]) -> Spli
 
 
 def _same_config(run_dir: Path, config: ExperimentConfig) -> bool:
+    """Whether ``run_dir`` was trained with ``config``.
+
+    The saved config is read through :meth:`ExperimentConfig.from_dict`, so a key added to the
+    config after the run was trained takes its default, which is the behaviour from before it
+    existed (a new option defaults to the old behaviour).
+    """
     try:
-        return json.loads((run_dir / "config.json").read_text()) == json.loads(config.to_json())
+        saved = ExperimentConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
     except (OSError, ValueError):
         return False
+    return json.loads(saved.to_json()) == json.loads(config.to_json())
 
 
 def ensure_run(
