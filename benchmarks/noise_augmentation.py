@@ -12,10 +12,12 @@ audio-only model on the random split of every seed, sweeps its test clips with w
 speech-shaped noise at the book's SNR steps (:mod:`cmaf.evaluation.robustness`), and prints
 per range the mean accuracy at each SNR and the book's monotonicity check (largest rise between
 two levels and the smallest p-value of the paired sign test). Finished runs in ``--out`` are
-reused. About 3 minutes per run on two idle cores (six runs: 20 minutes). The sweep keeps each
-noisy clip at its clean level (``SweepConfig.keep_level``); ``--raise-noise-level`` sweeps the
-loudness-raising mixture instead. Writes ``benchmarks/results/noise-augmentation.json`` (or
-``noise-augmentation-raised.json``) unless ``--no-save``.
+reused; one trained with another config (an older ``cpu`` profile) stops the script with one
+line rather than being mixed in. About 3 minutes per run on two idle cores (six runs: 20
+minutes). The sweep keeps each noisy clip at its clean level (``SweepConfig.keep_level``);
+``--raise-noise-level`` sweeps the loudness-raising mixture instead. Writes
+``benchmarks/results/noise-augmentation.json`` (or ``noise-augmentation-raised.json``) unless
+``--no-save``.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     from cmaf.evaluation import robustness
     from cmaf.training.config import load_config
     from cmaf.training.loop import class_names
-    from cmaf.training.protocols import ProtocolRun, ensure_run
+    from cmaf.training.protocols import ProtocolRun, _same_config, ensure_run
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-root", default="runs/book-cpu-synthetic")
@@ -73,6 +75,13 @@ def main(argv: list[str] | None = None) -> int:
                 config.train.epochs = args.epochs
             run = ProtocolRun("random", 0, seed)
             run_dir = Path(args.out) / f"snr{label}" / run.name
+            if (run_dir / "metrics.json").is_file() and not _same_config(
+                run_dir, run.configure(config)
+            ):
+                raise SystemExit(
+                    f"{run_dir}: trained with another config than the cpu profile's now "
+                    "(e.g. before train.precise_bn); move it away or pass another --out"
+                )
             ensure_run(run.configure(config), cache, run_dir, progress=False)
             rows += robustness.evaluate_run(run_dir, cache, sweep)
         summary = robustness.summarize(rows)
@@ -99,7 +108,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"monotone: {check['monotone']}"
             )
     if not args.no_save:
-        saved = {"runs_root": str(args.runs_root), "keep_level": keep_level, "rows": results}
+        saved = {
+            "runs_root": str(args.runs_root),
+            "keep_level": keep_level,
+            "precise_bn": load_config("cpu").train.precise_bn,
+            "rows": results,
+        }
         path = RESULTS if keep_level else RESULTS_RAISED
         path.write_text(json.dumps(saved, indent=1) + "\n")
         print(f"wrote {path}")
