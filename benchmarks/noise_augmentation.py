@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     from cmaf.evaluation import robustness
     from cmaf.training.config import load_config
     from cmaf.training.loop import class_names
-    from cmaf.training.protocols import ProtocolRun, _same_config, ensure_run
+    from cmaf.training.protocols import ProtocolRun, ensure_run
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-root", default="runs/book-cpu-synthetic")
@@ -75,14 +75,10 @@ def main(argv: list[str] | None = None) -> int:
                 config.train.epochs = args.epochs
             run = ProtocolRun("random", 0, seed)
             run_dir = Path(args.out) / f"snr{label}" / run.name
-            if (run_dir / "metrics.json").is_file() and not _same_config(
-                run_dir, run.configure(config)
-            ):
-                raise SystemExit(
-                    f"{run_dir}: trained with another config than the cpu profile's now "
-                    "(e.g. before train.precise_bn); move it away or pass another --out"
-                )
-            ensure_run(run.configure(config), cache, run_dir, progress=False)
+            try:
+                ensure_run(run.configure(config), cache, run_dir, progress=False)
+            except ValueError as exc:  # e.g. a run trained before train.precise_bn
+                raise SystemExit(f"{exc} (or pass another --out)") from exc
             rows += robustness.evaluate_run(run_dir, cache, sweep)
         summary = robustness.summarize(rows)
         checks = {c["kind"]: c for c in robustness.monotonicity(rows, {"audio": sweep.noise_kinds})}

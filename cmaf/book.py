@@ -1009,8 +1009,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="build the Jupyter Book: data, training runs, executed notebooks, HTML",
         description=(
             "Generate or read the data, prepare the cache, train cmaf/audio/video for each "
-            "seed (finished runs are reused), execute every chapter with papermill and build "
-            "the HTML with warnings as errors. Prints the path of index.html."
+            "seed (finished runs with the same config are reused; one with another config "
+            "stops the build with one line), execute every chapter with papermill and build the "
+            "HTML with warnings as errors. Prints the path of index.html."
         ),
     )
     parser.add_argument(

@@ -327,7 +327,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Cache RAVDESS's audio-only speech clips, train the CMAF audio encoder and "
         "fit the pooled log-Mel baseline under the paper's random 80:20 split and under "
         "held-out-actor folds, and write OUT/summary.json (read by the book's real-data "
-        "chapter). Finished runs are reused.",
+        "chapter). Finished runs with the same config are reused.",
     )
     parser.add_argument(
         "--root",

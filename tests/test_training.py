@@ -547,3 +547,17 @@ def test_a_run_saved_before_a_config_key_existed_matches_that_keys_default(tmp_p
     assert not _same_config(tmp_path, config)
     (tmp_path / "config.json").write_text("{not json")
     assert not _same_config(tmp_path, config)
+
+
+def test_a_finished_run_with_another_config_is_refused_not_reused(finished_run, tiny_cache):
+    """A stale run would be reported as the new config's; it stops with the fields that differ."""
+    from cmaf.training.protocols import ensure_run
+
+    before = (finished_run / "metrics.json").stat().st_mtime_ns
+    logged = []
+    assert ensure_run(smoke(3), tiny_cache, finished_run, log=logged.append) == finished_run
+    assert logged == [f"{finished_run.name}: finished earlier, reused"]
+    changed = smoke(3, precise_bn=False, lr=5e-4)
+    with pytest.raises(ValueError, match=r"train\.lr, train\.precise_bn differ\); move it away"):
+        ensure_run(changed, tiny_cache, finished_run, log=logged.append)
+    assert (finished_run / "metrics.json").stat().st_mtime_ns == before

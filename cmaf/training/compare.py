@@ -239,7 +239,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "OUT/results.csv with parameters, MACs per clip and mean ± std of accuracy, macro-F1 "
         "and UA per protocol; then sweep the random-split runs with test-time corruptions "
         "(noise, occlusion, missing modality, offsets) into OUT/robustness.csv. Finished runs "
-        "are reused.",
+        "with the same config are reused; one with another config stops it with one line.",
     )
     parser.add_argument("--config", default="cpu", help="profile or JSON config (default cpu)")
     parser.add_argument(

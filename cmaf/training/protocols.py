@@ -107,18 +107,27 @@ def _checked_split(config: ExperimentConfig, rows: list[dict[str, str]]) -> Spli
     return split
 
 
-def _same_config(run_dir: Path, config: ExperimentConfig) -> bool:
-    """Whether ``run_dir`` was trained with ``config``.
+def config_difference(run_dir: Path, config: ExperimentConfig) -> list[str] | None:
+    """The config fields (dotted) in which ``run_dir``'s ``config.json`` differs from ``config``;
+    ``[]`` when it was trained with ``config``, ``None`` when it has no readable config.
 
     The saved config is read through :meth:`ExperimentConfig.from_dict`, so a key added to the
     config after the run was trained takes its default, which is the behaviour from before it
     existed (a new option defaults to the old behaviour).
     """
+    from cmaf.training.config import flatten
+
     try:
         saved = ExperimentConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
     except (OSError, ValueError):
-        return False
-    return json.loads(saved.to_json()) == json.loads(config.to_json())
+        return None
+    old = flatten(json.loads(saved.to_json()))
+    new = flatten(json.loads(config.to_json()))
+    return sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
+
+
+def _same_config(run_dir: Path, config: ExperimentConfig) -> bool:
+    return config_difference(run_dir, config) == []
 
 
 def ensure_run(
@@ -131,18 +140,28 @@ def ensure_run(
 ) -> Path:
     """Train ``config`` into ``run_dir`` unless it already finished there.
 
-    A run with ``metrics.json`` is reused (with a warning when its ``config.json`` differs from
-    ``config``); one with ``checkpoints/last.pt`` is resumed; a folder stopped before its first
-    checkpoint is removed and trained afresh.
+    A run with ``metrics.json`` is reused when its ``config.json`` equals ``config``; one trained
+    with another config raises ``ValueError`` naming the fields that differ (it is neither
+    reported as this config's nor overwritten); one with ``checkpoints/last.pt`` is resumed; a
+    folder stopped before its first checkpoint is removed and trained afresh.
     """
     log = log or (lambda message: print(message, file=sys.stderr))
     if (run_dir / "metrics.json").is_file():
-        log(f"{run_dir.name}: finished earlier, reused")
-        if not _same_config(run_dir, config):
-            log(
-                f"warning: {run_dir} was trained with another config than the current one; "
+        differ = config_difference(run_dir, config)
+        if differ:
+            shown = ", ".join(differ[:4]) + (
+                f" and {len(differ) - 4} more" if len(differ) > 4 else ""
+            )
+            raise ValueError(
+                f"{run_dir}: finished with another config ({shown} differ); move it away or "
+                "delete it to train this config there"
+            )
+        if differ is None:
+            raise ValueError(
+                f"{run_dir}: has metrics.json but no readable config.json; move it away or "
                 "delete it to retrain"
             )
+        log(f"{run_dir.name}: finished earlier, reused")
         return run_dir
     resume = (run_dir / "checkpoints" / "last.pt").is_file()
     if not resume and run_dir.exists():
