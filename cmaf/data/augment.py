@@ -52,8 +52,9 @@ class AugmentConfig:
         0 dB on all three seeds. Trained down to -5 dB, those three seeds fell
         monotonically; on a later build (another machine, same code and seeds) seed 0 gained
         accuracy under mild noise all the same, so the range alone does not make the
-        robustness curves monotone (``benchmarks/README.md``: ``noise_augmentation.py``,
-        ``batchnorm_statistics.py``).
+        robustness curves monotone; that gain came from BatchNorm statistics averaged over
+        these partly noisy batches, which ``train.precise_bn`` re-estimates on clean clips
+        (``benchmarks/README.md``: ``noise_augmentation.py``, ``batchnorm_statistics.py``).
     hflip
         Mirror every frame left-right.
     rotation, max_degrees
