@@ -18,6 +18,7 @@ COMMANDS = [
     "cmaf.data.prepare",
     "cmaf.data.verify",
     "cmaf.training.commands",
+    "cmaf.training.predict",
     "cmaf.training.compare",
     "cmaf.speech",
     "cmaf.book",

@@ -1,0 +1,445 @@
+"""``cmaf predict``: a finished run's class probabilities for your own recordings.
+
+For a course ("record yourself and see what the model hears"): give it a run directory made by
+``cmaf train`` and one or more audio or video files (WAV, FLAC, MP3, MP4; anything else PyAV
+decodes is tried too), and it prints each file's class probabilities::
+
+    cmaf predict runs/cmaf-seed0 me-happy.wav me-sad.mp4 [--json]
+
+Each file is preprocessed exactly as the cache prepares a clip for that run's
+``config.preprocess`` (:func:`cmaf.data.preprocessing.preprocess`: the centre
+``clip_seconds`` of a longer recording, silence / the last frame after a shorter one), turned
+into tensors as :class:`cmaf.data.dataset.CachedClips` does for evaluation (no augmentation;
+:func:`model_inputs`), and classified by the run's ``checkpoints/best.pt`` in evaluation mode.
+Probabilities are the softmax of the logits.
+
+What each model reads: an audio-only run (``--fusion audio``) takes the audio of a WAV, FLAC or
+MP3 and the audio track of an MP4; a video-only run the picture of an MP4; every fused model
+(CMAF and the other fusions) needs an MP4 with picture and sound. A model with a frozen backbone
+whose training cached the frame features gets the frames here, and its own (frozen) ResNet-18
+computes the features, as :func:`cmaf.training.loop.compute_frame_features` does in training.
+
+Nothing is written anywhere: no cache, nothing beside the inputs. A file that cannot be used
+gives one line (``FILE: what (how to fix)``) and the others are still classified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from cmaf.data.records import ClipRecord, DataError
+
+#: The files in a run directory that ``cmaf predict`` reads, and what each is for.
+RUN_FILES = {
+    "config.json": "the run's settings",
+    "checkpoints/best.pt": "the trained weights",
+    "metrics.json": "the class names; written when training finishes",
+}
+
+_FIX_MEDIA = "is it a complete WAV, FLAC, MP3 or MP4? Re-record or re-export it"
+
+
+class RunError(ValueError):
+    """The run directory cannot be used; the message is one line naming what is missing."""
+
+
+@dataclass(frozen=True)
+class FilePrediction:
+    """What the model makes of one file, or why it could not.
+
+    Attributes
+    ----------
+    file
+        The path as given.
+    probabilities
+        Class name -> probability, in the run's class order (empty when ``error`` is set).
+    predicted
+        The most probable class (``None`` when ``error`` is set).
+    seconds
+        Duration of the recording as its container reports it (``None`` if unknown).
+    window
+        Seconds the model hears (the run's ``preprocess.clip_seconds``).
+    error
+        One line, ``what (how to fix)``, when the file could not be used.
+    """
+
+    file: str
+    probabilities: dict[str, float] = dataclasses.field(default_factory=dict)
+    predicted: str | None = None
+    seconds: float | None = None
+    window: float | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` record: file, probabilities, predicted."""
+        return {
+            "file": self.file,
+            "probabilities": dict(self.probabilities),
+            "predicted": self.predicted,
+        }
+
+
+@dataclass
+class TrainedRun:
+    """A finished run, loaded for prediction (model in evaluation mode on ``device``)."""
+
+    run_dir: Path
+    config: Any  # ExperimentConfig
+    model: torch.nn.Module
+    classes: list[str]
+    device: torch.device
+
+    @property
+    def reads_audio(self) -> bool:
+        return hasattr(self.model, "audio_encoder")
+
+    @property
+    def reads_video(self) -> bool:
+        return hasattr(self.model, "visual_encoder")
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def _run_error(run_dir: Path, what: str, fix: str) -> RunError:
+    return RunError(f"{run_dir}: {what} ({fix})")
+
+
+def load_run(run_dir: str | Path, device: str = "auto") -> TrainedRun:
+    """Load a finished run: its config, class names and ``best.pt`` model in evaluation mode.
+
+    Raises
+    ------
+    RunError
+        One line naming the run directory and what is missing or unusable.
+    """
+    from cmaf.data.preprocessing import check_dependencies
+    from cmaf.models.baselines import build_model
+    from cmaf.training.checkpoint import load_checkpoint
+    from cmaf.training.config import ExperimentConfig
+    from cmaf.training.loop import select_device
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise _run_error(run_dir, "no such run directory", "pass a folder made by `cmaf train`")
+    missing = [name for name in RUN_FILES if not (run_dir / name).is_file()]
+    if missing:
+        what = ", ".join(f"{name} ({RUN_FILES[name]})" for name in missing)
+        fix = (
+            "pass a folder made by `cmaf train`"
+            if "config.json" in missing
+            else "the run did not finish: `cmaf train --resume --out RUN` completes it"
+        )
+        raise _run_error(run_dir, f"not a finished run: no {what}", fix)
+    try:
+        config = ExperimentConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+    except (ValueError, TypeError, KeyError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _run_error(
+            run_dir, f"unreadable config.json or metrics.json ({first})", "train the run again"
+        ) from exc
+    # Input normalisation that model_inputs does not apply would give silently wrong answers.
+    speaker_norm = getattr(config.data, "speaker_norm", None)
+    if speaker_norm not in (None, False, "", "none"):
+        raise _run_error(
+            run_dir,
+            f"trained with data.speaker_norm={speaker_norm!r}, which cmaf predict does not apply",
+            "use a run trained without it",
+        )
+    try:
+        check_dependencies(config.preprocess)  # e.g. face_crop needs OpenCV, for every file
+    except DataError as exc:
+        raise _run_error(run_dir, "cannot preprocess as this run did", str(exc)) from exc
+    classes = _class_names(metrics)
+    if classes is None or len(classes) != config.model.num_classes:
+        raise _run_error(
+            run_dir,
+            f"metrics.json names no class list of model.num_classes={config.model.num_classes}",
+            "evaluate the run again with `cmaf train --resume --out RUN`",
+        )
+    try:
+        chosen = select_device(device)
+    except ValueError as exc:
+        raise RunError(str(exc).replace("train.device", "--device")) from exc
+    # best.pt holds every weight, the backbone's too: build without ImageNet weights so a
+    # `paper` run predicts without the torch hub file, which the state dict overwrites anyway.
+    model_config = dataclasses.replace(
+        config.model, visual=dataclasses.replace(config.model.visual, weights=None)
+    )
+    model = build_model(model_config)
+    try:
+        state = load_checkpoint(run_dir / "checkpoints" / "best.pt", map_location="cpu")
+        model.load_state_dict(state["model"])
+    except (ValueError, FileNotFoundError, KeyError, RuntimeError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _run_error(
+            run_dir,
+            f"checkpoints/best.pt does not fit config.json ({first[:200]})",
+            "pass the run folder the checkpoint was trained in",
+        ) from exc
+    model = model.to(chosen).eval()
+    return TrainedRun(run_dir, config, model, classes, chosen)
+
+
+def _class_names(metrics: dict[str, Any]) -> list[str] | None:
+    names = metrics.get("test", {}).get("class_names") if isinstance(metrics, dict) else None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    return names
+
+
+# --------------------------------------------------------------------------- one file
+
+
+class UnusableFile(DataError):
+    """One input file cannot be classified; the message is ``what (how to fix)``."""
+
+
+def _reason(exc: BaseException, path: Path) -> str:
+    """The first line of a media error, without the ``PATH: `` prefix the readers put first."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    for prefix in (f"{path}: ", f"{path.name}: "):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+    # The decoders' own wording names the file again: keep only what went wrong.
+    text = re.sub(r"Error opening '[^']*': ", "", text)
+    text = re.sub(r"\[Errno -?\d+\] ", "", text)
+    text = re.sub(r": '[^']*'\)$", ")", text)
+    nested = re.fullmatch(r"(.*?) \((.*)\)", text)  # "what (detail)" -> "what: detail"
+    if nested:
+        text = f"{nested[1]}: {nested[2].rstrip('.')}"
+    return text
+
+
+def preprocess_file(
+    path: str | Path, run: TrainedRun
+) -> tuple[dict[str, np.ndarray], float | None]:
+    """The cached arrays of one file for ``run``'s preprocessing, and the file's duration.
+
+    Reads through :func:`cmaf.data.preprocessing.preprocess`, the cache's own per-clip
+    function, restricted to the modalities the model reads (the log-Mel of an audio-visual
+    cache does not depend on its frames).
+
+    Raises
+    ------
+    UnusableFile
+        Missing, unreadable, truncated or corrupt media, or a stream the model needs is absent.
+    """
+    import av
+
+    from cmaf.data.media import probe
+    from cmaf.data.preprocessing import preprocess
+
+    path = Path(path)
+    if not path.exists():
+        raise UnusableFile("no such file (check the path)")
+    if path.is_dir():
+        raise UnusableFile("a folder, not a file (pass the recordings in it)")
+    try:
+        with open(path, "rb") as fh:
+            empty = not fh.read(1)
+    except OSError as exc:
+        raise UnusableFile(
+            f"cannot be read ({exc.strerror or exc}; check its permissions)"
+        ) from exc
+    if empty:
+        raise UnusableFile("empty file (record or copy it again)")
+    try:
+        info = probe(path)
+    except (DataError, OSError, RuntimeError, ValueError, av.error.FFmpegError) as exc:
+        raise UnusableFile(f"{_reason(exc, path)} ({_FIX_MEDIA})") from exc
+
+    cfg = run.config.preprocess
+    fusion = run.config.model.fusion
+    if run.reads_video and not info.has_video:
+        raise UnusableFile(
+            f"no video stream, and this run's model (fusion {fusion!r}) needs video (give it an "
+            "MP4 with picture and sound, or use a run trained with --fusion audio)"
+        )
+    if run.reads_audio and not info.has_audio:
+        raise UnusableFile(
+            f"no audio stream, and this run's model (fusion {fusion!r}) needs audio (give it a "
+            "recording with sound, or use a run trained with --fusion video)"
+        )
+    if not run.reads_video:
+        modality = "audio"
+    elif not run.reads_audio and (cfg.modality == "video" or not info.has_audio):
+        # A video-only model; without sound the window is centred on the video's own duration.
+        modality = "video"
+    else:
+        modality = cfg.modality  # "av": the audio's duration places the frames' window
+    cfg = dataclasses.replace(cfg, modality=modality)
+    record = ClipRecord(
+        dataset="predict",
+        clip_id=path.stem,
+        label="",
+        speaker="",
+        group="",
+        audio_path=path if cfg.uses_audio else None,
+        video_path=path if cfg.uses_video else None,
+    )
+    try:
+        arrays = preprocess(record, cfg)
+    except (DataError, OSError, RuntimeError, ValueError, av.error.FFmpegError) as exc:
+        raise UnusableFile(f"{_reason(exc, path)} ({_FIX_MEDIA})") from exc
+    return arrays, info.duration
+
+
+def model_inputs(arrays: dict[str, np.ndarray], config: Any) -> dict[str, torch.Tensor]:
+    """Cached arrays of one clip -> the model's input tensors, batch of one.
+
+    The evaluation-mode conversion of :class:`cmaf.data.dataset.CachedClips`: ``mel``
+    ``float32 (1, 1, n_mels, mel_frames)``; ``frames`` ``float32 (1, T, 3, S, S)``
+    ImageNet-normalised. This is the one place to add any further input normalisation the
+    dataset applies (``config`` is the run's ExperimentConfig, passed for that): e.g. the
+    per-speaker log-Mel standardisation of ``data.speaker_norm``, whose runs :func:`load_run`
+    refuses until it is applied here. ``tests/test_predict.py`` checks that this matches the
+    dataset item for item.
+    """
+    from cmaf.data.dataset import normalize_frames
+
+    out: dict[str, torch.Tensor] = {}
+    if "mel" in arrays:
+        out["mel"] = torch.from_numpy(arrays["mel"].astype(np.float32, copy=False))[None, None]
+    if "frames" in arrays:
+        out["frames"] = normalize_frames(arrays["frames"])[None]
+    return out
+
+
+@torch.no_grad()
+def class_probabilities(run: TrainedRun, inputs: dict[str, torch.Tensor]) -> np.ndarray:
+    """Softmax of the model's logits for a batch of inputs: ``float64 (N, classes)``."""
+    mel = inputs["mel"].to(run.device) if run.reads_audio else None
+    frames = inputs["frames"].to(run.device) if run.reads_video else None
+    bf16 = run.config.train.bf16 and run.device.type == "cuda"  # as the run's own evaluation
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    with autocast:
+        logits = run.model(mel, frames).logits
+    return torch.softmax(logits.double(), dim=1).cpu().numpy()
+
+
+def predict_file(run: TrainedRun, path: str | Path) -> FilePrediction:
+    """Classify one file; an unusable file comes back with ``error`` set, never raised."""
+    window = float(run.config.preprocess.clip_seconds)
+    try:
+        arrays, seconds = preprocess_file(path, run)
+    except UnusableFile as exc:
+        return FilePrediction(file=str(path), window=window, error=str(exc))
+    probs = class_probabilities(run, model_inputs(arrays, run.config))[0]
+    return FilePrediction(
+        file=str(path),
+        probabilities={name: float(p) for name, p in zip(run.classes, probs, strict=True)},
+        predicted=run.classes[int(np.argmax(probs))],
+        seconds=seconds,
+        window=window,
+    )
+
+
+def predict_files(
+    run_dir: str | Path | TrainedRun, paths: list[str | Path], *, device: str = "auto"
+) -> list[FilePrediction]:
+    """Class probabilities of each file under a finished run's ``best.pt`` (in input order).
+
+    Parameters
+    ----------
+    run_dir
+        A run directory made by ``cmaf train`` (or a :class:`TrainedRun` already loaded).
+    paths
+        Audio or video files (WAV, FLAC, MP3, MP4).
+    device
+        ``auto`` (CUDA when present, else CPU), ``cpu`` or ``cuda``.
+
+    Returns
+    -------
+    list of FilePrediction
+        One per path; a file that cannot be used has ``error`` set (one line) and no
+        probabilities.
+
+    Raises
+    ------
+    RunError
+        ``run_dir`` is not a finished, loadable run.
+    """
+    run = run_dir if isinstance(run_dir, TrainedRun) else load_run(run_dir, device)
+    return [predict_file(run, path) for path in paths]
+
+
+# --------------------------------------------------------------------------- output
+
+
+def format_prediction(result: FilePrediction) -> str:
+    """One file's table: a heading, then each class with its probability (top class marked)."""
+    heading = result.file
+    if result.seconds is not None and result.window is not None:
+        if result.seconds > result.window + 0.05:
+            heading += f"  ({result.seconds:.1f} s; the model hears the middle {result.window:g} s)"
+        elif result.seconds < result.window - 0.05:
+            heading += f"  ({result.seconds:.1f} s, padded to {result.window:g} s)"
+        else:
+            heading += f"  ({result.seconds:.1f} s)"
+    if not result.ok:
+        return f"{result.file}: {result.error}"
+    width = max(len(name) for name in result.probabilities)
+    lines = [heading]
+    for name, p in result.probabilities.items():
+        mark = "  <- predicted" if name == result.predicted else ""
+        lines.append(f"  {name:<{width}}  {100 * p:5.1f} %{mark}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``predict`` sub-command."""
+    parser = subparsers.add_parser(
+        "predict",
+        help="class probabilities of your own recordings under a finished run",
+        description="Classify audio or video files (WAV, FLAC, MP3, MP4) with a finished run's "
+        "best checkpoint, preprocessed as that run's cache was, and print each file's class "
+        "probabilities. Writes nothing. A file that cannot be used gives one line and exit "
+        "status 1; an unusable run directory, exit status 2.",
+    )
+    parser.add_argument("run", help="run directory (made by `cmaf train`)")
+    parser.add_argument("files", nargs="+", help="audio or video files")
+    parser.add_argument("--json", action="store_true", help="print a JSON list instead")
+    parser.add_argument(
+        "--device", default="auto", help="auto (CUDA when present, else CPU), cpu or cuda"
+    )
+    parser.set_defaults(func=_predict)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    try:
+        run = load_run(args.run, args.device)
+    except RunError as exc:
+        print(f"cmaf predict: {exc}", file=sys.stderr)
+        return 2
+    results = []
+    for path in args.files:
+        result = predict_file(run, path)
+        if result.ok:
+            if not args.json:
+                print(("\n" if results else "") + format_prediction(result), flush=True)
+            results.append(result)
+        else:
+            print(f"cmaf predict: {result.file}: {result.error}", file=sys.stderr, flush=True)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=2))
+    return 0 if len(results) == len(args.files) else 1
