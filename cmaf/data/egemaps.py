@@ -1,0 +1,517 @@
+"""eGeMAPS v02 functionals (88 acoustic parameters per clip), extracted once and cached.
+
+The extended Geneva Minimalistic Acoustic Parameter Set is the field's standard hand-crafted
+feature set for affective speech: 25 frame-level descriptors (pitch, jitter, shimmer, loudness,
+formants, spectral slope and balance, MFCCs 1-4, ...) summarised over the utterance by
+functionals (means, coefficients of variation, percentiles, rising/falling slopes, voiced and
+unvoiced segment statistics) into 88 numbers. They are computed by openSMILE through the
+``opensmile`` Python package, which ships the binary and the configuration files, so extraction
+runs offline.
+
+What is extracted
+-----------------
+* The **whole clip** (the record's ``start``/``end`` segment where it has one), not the 3-s
+  window of the log-Mel cache: functionals over the complete utterance are how eGeMAPS is
+  conventionally used, and its voiced/unvoiced segment statistics need the whole utterance.
+* The audio is read, downmixed (mean of channels) and resampled to 16 kHz exactly as the log-Mel
+  cache does (:mod:`cmaf.data.preprocessing`), so both feature sets see the same samples.
+  openSMILE on 16 kHz input is also about twice as fast as on RAVDESS's native 48 kHz.
+
+Cache layout (``HASH`` hashes the feature set, feature level, opensmile version, sample rate and
+segment rule, so features of different settings never mix)::
+
+    CACHE_ROOT/egemaps-HASH/config.json          those settings
+    CACHE_ROOT/egemaps-HASH/feature_names.json   the 88 names, in column order
+    CACHE_ROOT/egemaps-HASH/items/CLIP_ID.npz    features float32 (88,), source (the key below)
+    CACHE_ROOT/egemaps-HASH/problems.txt         one "path: reason" line per clip skipped by
+                                                 the latest call, sorted
+
+Each item stores the identity of the file it was computed from (clip id, size, modification
+time in ns, segment); an item whose source no longer matches is recomputed. Items are written
+atomically (:func:`cmaf.data.cache.atomic_write_bytes`), so a killed run leaves whole items only
+and the next call resumes. ``CACHE_ROOT`` may be the log-Mel cache root: ``egemaps-HASH`` holds
+no ``manifest.csv``, so :func:`cmaf.data.dataset.resolve_cache_dir` never mistakes it for one.
+
+References
+----------
+Eyben, F., Scherer, K. R., Schuller, B. W., Sundberg, J., André, E., Busso, C., Devillers,
+L. Y., Epps, J., Laukka, P., Narayanan, S. S., & Truong, K. P. (2016). The Geneva Minimalistic
+Acoustic Parameter Set (GeMAPS) for Voice Research and Affective Computing. IEEE Transactions on
+Affective Computing 7(2):190-202. doi:10.1109/TAFFC.2015.2457417
+
+Licence
+-------
+openSMILE (and the binary the ``opensmile`` package ships) is © audEERING GmbH and free for
+research and other non-commercial use only; commercial use needs a licence from audEERING. This
+module only calls it; it adds no openSMILE code to the project.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import sys
+import threading
+import time
+import warnings
+import zipfile
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+import av
+import numpy as np
+
+from cmaf.data.cache import (
+    BASE_COLUMNS,
+    TAIL_COLUMNS,
+    _problem_from,
+    _remove_stale_temporaries,
+    atomic_write_bytes,
+    item_name,
+    npz_bytes,
+)
+from cmaf.data.records import ClipRecord, DataError, Problem
+
+FEATURE_SET = "eGeMAPSv02"
+FEATURE_LEVEL = "Functionals"
+#: Rate the audio is resampled to before openSMILE (the log-Mel cache's rate).
+SAMPLE_RATE = 16_000
+N_FEATURES = 88
+#: Rule for the samples given to openSMILE (recorded in config.json and in the cache hash).
+SEGMENT = "whole clip (the record's start/end segment when set), mono mean, 16 kHz"
+
+CONFIG = "config.json"
+NAMES = "feature_names.json"
+PROBLEMS = "problems.txt"
+ITEMS = "items"
+#: How often (seconds) a worker checks that the process that started it is still alive.
+_PARENT_POLL_S = 1.0
+
+
+@dataclass
+class EgemapsResult:
+    """What :func:`extract_egemaps` returns.
+
+    Attributes
+    ----------
+    cache_dir
+        ``cache_root / "egemaps-HASH"``.
+    clip_ids
+        Clips with features, in the order they were given (failed clips left out).
+    features
+        ``float32`` array ``(len(clip_ids), 88)``, row ``i`` for ``clip_ids[i]``.
+    names
+        The 88 feature names (openSMILE's), in column order.
+    problems
+        Clips skipped by this call (unreadable audio, openSMILE failure), sorted by path.
+    n_extracted
+        Clips run through openSMILE by this call (0 when the cache already held them all).
+    n_cached
+        Clips whose features came from the cache.
+    """
+
+    cache_dir: Path
+    clip_ids: list[str]
+    features: np.ndarray
+    names: list[str]
+    problems: list[Problem] = field(default_factory=list)
+    n_extracted: int = 0
+    n_cached: int = 0
+
+
+# ------------------------------------------------------------------------------ settings
+
+
+def settings() -> dict[str, object]:
+    """Everything that shapes the features (what the cache directory's hash covers)."""
+    return {
+        "feature_level": FEATURE_LEVEL,
+        "feature_set": FEATURE_SET,
+        "opensmile": package_version("opensmile"),
+        "sample_rate": SAMPLE_RATE,
+        "segment": SEGMENT,
+    }
+
+
+def cache_dir_for(cache_root: str | Path) -> Path:
+    """``cache_root / "egemaps-HASH"`` for the installed opensmile and this module's settings."""
+    text = json.dumps(settings(), sort_keys=True)
+    return Path(cache_root) / f"egemaps-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+@functools.lru_cache(maxsize=1)
+def _smile():
+    """One openSMILE instance per process (building it parses the config: about 0.5 s)."""
+    import opensmile
+
+    return opensmile.Smile(
+        feature_set=getattr(opensmile.FeatureSet, FEATURE_SET),
+        feature_level=getattr(opensmile.FeatureLevel, FEATURE_LEVEL),
+    )
+
+
+def feature_names() -> list[str]:
+    """The 88 eGeMAPS v02 functional names, as openSMILE orders them."""
+    return list(_smile().feature_names)
+
+
+# ------------------------------------------------------------------------------ one clip
+
+
+def clip_features(record: ClipRecord) -> np.ndarray:
+    """eGeMAPS v02 functionals of one clip's whole audio.
+
+    Parameters
+    ----------
+    record
+        The clip; its audio (``audio_path``, else the video's audio stream) is read over the
+        record's segment, downmixed and resampled to 16 kHz as for the log-Mel cache.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float32``, shape ``(88,)``.
+
+    Raises
+    ------
+    DataError
+        Unreadable audio, or openSMILE returned something other than 88 finite values (one line
+        naming the file).
+    """
+    # The log-Mel cache's reader (downmix, segment rules, torchaudio resampling): reused so both
+    # feature sets see identical samples.
+    from cmaf.data.preprocessing import PreprocessConfig, _full_waveform, audio_source
+
+    mono = _full_waveform(record, PreprocessConfig(sample_rate=SAMPLE_RATE))
+    with warnings.catch_warnings():
+        # "Segment too short, filling with NaN": reported below as this clip's one problem line.
+        warnings.simplefilter("ignore", UserWarning)
+        frame = _smile().process_signal(mono, SAMPLE_RATE)
+    values = np.asarray(frame.to_numpy(), dtype=np.float32).reshape(-1)
+    path = audio_source(record)
+    if values.shape != (N_FEATURES,):
+        raise DataError(f"{path}: openSMILE gave {values.size} values, expected {N_FEATURES}")
+    if not np.all(np.isfinite(values)):
+        bad = [n for n, v in zip(feature_names(), values, strict=True) if not np.isfinite(v)]
+        raise DataError(
+            f"{path}: openSMILE gave non-finite {', '.join(bad[:3])} (audio too short or empty?)"
+        )
+    return values
+
+
+# ------------------------------------------------------------------------------ inputs
+
+
+def _as_record(item: ClipRecord | Mapping[str, str]) -> ClipRecord:
+    """A :class:`ClipRecord`, or one rebuilt from a manifest row (``load_manifest``)."""
+    if isinstance(item, ClipRecord):
+        return item
+    if not isinstance(item, Mapping):
+        raise TypeError(f"expected a ClipRecord or a manifest row, got {type(item).__name__}")
+
+    def text(key: str) -> str | None:
+        value = item.get(key)
+        return value if value not in (None, "") else None
+
+    def number(key: str) -> float | None:
+        value = text(key)
+        return float(value) if value is not None else None
+
+    # Meta columns carry e.g. IEMOCAP's audio_segment, which changes how the audio is cut.
+    meta = {k: str(v) for k, v in item.items() if k not in BASE_COLUMNS and k not in TAIL_COLUMNS}
+    audio, video = text("audio_path"), text("video_path")
+    return ClipRecord(
+        dataset=text("dataset") or "",
+        clip_id=item["clip_id"],
+        label=text("label") or "",
+        speaker=text("speaker") or "",
+        group=text("group") or "",
+        audio_path=Path(audio) if audio else None,
+        video_path=Path(video) if video else None,
+        start=number("start"),
+        end=number("end"),
+        meta=meta,
+    )
+
+
+def _source_key(record: ClipRecord) -> str:
+    """The identity of the clip's source file that an item is valid for (JSON).
+
+    Size and modification time rather than a content hash: hashing 1440 files would cost more
+    than checking them, and any rewrite of a file changes its mtime.
+    """
+    path = record.audio_path or record.video_path
+    if path is None:
+        raise DataError(f"{record.clip_id}: record has no audio or video file")
+    try:
+        stat = Path(path).stat()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot stat ({exc.__class__.__name__}: {exc})") from exc
+    key = {
+        "clip_id": record.clip_id,
+        "end": record.end,
+        "mtime_ns": stat.st_mtime_ns,
+        "size": stat.st_size,
+        "start": record.start,
+    }
+    return json.dumps(key, sort_keys=True)
+
+
+# ------------------------------------------------------------------------------ cache items
+
+
+def _item_path(items_dir: Path, clip_id: str) -> Path:
+    return items_dir / f"{item_name(clip_id)}.npz"
+
+
+def _load_item(items_dir: Path, clip_id: str, key: str) -> np.ndarray | None:
+    """Cached features of ``clip_id`` if present and computed from the same source, else None."""
+    path = _item_path(items_dir, clip_id)
+    try:
+        with np.load(path, allow_pickle=False) as item:
+            source = item["source"]
+            if source.shape != (1,) or str(source[0]) != key:
+                return None
+            features = np.asarray(item["features"], dtype=np.float32)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return None  # a damaged item is recomputed and overwritten
+    return features if features.shape == (N_FEATURES,) else None
+
+
+def _write_item(items_dir: Path, clip_id: str, key: str, features: np.ndarray) -> None:
+    # A one-element array: write_npz stores arrays contiguous, which makes a 0-d one 1-d anyway.
+    arrays = {"features": features.astype(np.float32), "source": np.array([key])}
+    atomic_write_bytes(_item_path(items_dir, clip_id), npz_bytes(arrays))
+
+
+def _extract_one(
+    record: ClipRecord, key: str, items_dir: Path
+) -> tuple[str, np.ndarray | None, Problem | None]:
+    """Extract and cache one clip; a failure comes back as a Problem, not an exception."""
+    try:
+        features = clip_features(record)
+    except (DataError, OSError, RuntimeError, ValueError, av.error.FFmpegError) as exc:
+        return record.clip_id, None, _problem_from(record, exc)
+    _write_item(items_dir, record.clip_id, key, features)
+    return record.clip_id, features, None
+
+
+# ------------------------------------------------------------------------------ workers
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Exit this worker as soon as its parent pid is no longer ``parent`` (the caller died)."""
+    while os.getppid() == parent:
+        time.sleep(_PARENT_POLL_S)
+    os._exit(1)
+
+
+def _init_worker(parent: int) -> None:
+    # A worker whose caller is killed (kill -9, an OOM kill) would otherwise wait on the
+    # executor's queue forever: a ProcessPoolExecutor's workers do not notice their parent's
+    # death. With the spawn context the worker's parent *is* the caller, so a parent pid other
+    # than the caller's means it is gone. The caller's pid comes as an argument, not from
+    # os.getppid() here: a worker still importing when the caller dies would read the pid it
+    # was re-parented to and never notice.
+    watcher = threading.Thread(
+        target=_exit_with_parent, args=(parent,), name="exit-with-parent", daemon=True
+    )
+    watcher.start()
+
+
+def _executor(workers: int) -> ProcessPoolExecutor:
+    # spawn, not cache.py's forkserver: under forkserver a worker's parent is the fork server,
+    # which outlives a killed caller, so the parent-pid check above could not see the death.
+    ctx = mp.get_context("spawn")
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
+    )
+
+
+# ------------------------------------------------------------------------------ main entry
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    data = text.encode()
+    if not path.exists() or path.read_bytes() != data:
+        atomic_write_bytes(path, data)
+
+
+def extract_egemaps(
+    clips: Iterable[ClipRecord | Mapping[str, str]],
+    cache_root: str | Path,
+    *,
+    workers: int = 2,
+    progress: bool = True,
+) -> EgemapsResult:
+    """eGeMAPS v02 functionals of every clip, from the cache where present.
+
+    Parameters
+    ----------
+    clips
+        :class:`~cmaf.data.records.ClipRecord` objects (``scan_dataset(...).records``) or the
+        rows of a prepared cache's manifest (:func:`cmaf.data.dataset.load_manifest`), which
+        carry each clip's source path; clip ids must be unique.
+    cache_root
+        Parent of the ``egemaps-HASH`` directory (e.g. the log-Mel cache root).
+    workers
+        Worker processes for the clips not yet cached; ``0`` or ``1`` works in this process.
+    progress
+        Show a tqdm bar and a closing summary line on stderr.
+
+    Returns
+    -------
+    EgemapsResult
+        Features in the order of ``clips`` (failed clips left out), with counts and problems.
+        A clip that cannot be read never raises: it prints one ``path: reason`` line on stderr,
+        is listed in ``problems.txt`` and the others are still extracted.
+
+    Raises
+    ------
+    ValueError
+        Duplicate clip ids.
+
+    Notes
+    -----
+    With ``workers > 1`` the workers start by spawn, so a script calling this must guard its
+    entry point with ``if __name__ == "__main__":``. Extraction costs about 0.07 s of CPU per
+    RAVDESS clip (read, resample, openSMILE), plus a few seconds for each worker to start (it
+    imports torch for the resampler): all 1440 speech clips took 136 s with 2 workers on two
+    cores shared with a training run; a second call reads them from the cache in 0.3 s.
+    """
+    from tqdm import tqdm
+
+    records = [_as_record(c) for c in clips]
+    ids = [r.clip_id for r in records]
+    if len(set(ids)) != len(ids):
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(f"duplicate clip ids: {', '.join(dupes[:5])}")
+    if len({item_name(i) for i in ids}) != len(ids):
+        raise ValueError("clip ids collide once made file-name safe")
+
+    cache_dir = cache_dir_for(cache_root)
+    items_dir = cache_dir / ITEMS
+    items_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(items_dir)
+    _remove_stale_temporaries(cache_dir)
+    _write_if_changed(cache_dir / CONFIG, json.dumps(settings(), indent=2, sort_keys=True) + "\n")
+    names_path = cache_dir / NAMES
+    try:
+        names = json.loads(names_path.read_text())
+    except (OSError, ValueError):
+        names = None
+    if not isinstance(names, list) or len(names) != N_FEATURES:
+        names = feature_names()
+        _write_if_changed(names_path, json.dumps(names, indent=1) + "\n")
+
+    found: dict[str, np.ndarray] = {}
+    failures: list[Problem] = []
+    todo: list[tuple[ClipRecord, str]] = []
+    for record in records:
+        try:
+            key = _source_key(record)
+        except DataError as exc:
+            failures.append(_problem_from(record, exc))
+            continue
+        features = _load_item(items_dir, record.clip_id, key)
+        if features is None:
+            todo.append((record, key))
+        else:
+            found[record.clip_id] = features
+    n_cached = len(found)
+    n_extracted = 0
+
+    bar = tqdm(total=len(todo), disable=not progress, unit="clip", desc="egemaps", file=sys.stderr)
+    for problem in failures:
+        bar.write(str(problem), file=sys.stderr)
+
+    def collect(clip_id: str, features: np.ndarray | None, problem: Problem | None) -> None:
+        nonlocal n_extracted
+        if features is not None:
+            found[clip_id] = features
+            n_extracted += 1
+        else:
+            failures.append(problem)
+            bar.write(str(problem), file=sys.stderr)
+
+    try:
+        if workers <= 1 or len(todo) <= 1:
+            for record, key in todo:
+                collect(*_extract_one(record, key, items_dir))
+                bar.update()
+        else:
+            with _executor(min(workers, len(todo))) as pool:
+                futures = [pool.submit(_extract_one, r, k, items_dir) for r, k in todo]
+                try:
+                    for future in as_completed(futures):
+                        collect(*future.result())
+                        bar.update()
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    raise
+    finally:
+        bar.close()
+
+    problems = sorted(set(failures), key=lambda p: (str(p.path), p.reason))
+    atomic_write_bytes(cache_dir / PROBLEMS, "".join(f"{p}\n" for p in problems).encode())
+    clip_ids = [i for i in ids if i in found]
+    matrix = (
+        np.stack([found[i] for i in clip_ids]).astype(np.float32, copy=False)
+        if clip_ids
+        else np.zeros((0, N_FEATURES), dtype=np.float32)
+    )
+    if progress:
+        print(
+            f"egemaps: {len(clip_ids)} clips ({n_extracted} extracted, {n_cached} from the "
+            f"cache), {len(problems)} problems, in {cache_dir}",
+            file=sys.stderr,
+        )
+    return EgemapsResult(
+        cache_dir=cache_dir,
+        clip_ids=clip_ids,
+        features=matrix,
+        names=list(names),
+        problems=problems,
+        n_extracted=n_extracted,
+        n_cached=n_cached,
+    )
+
+
+def egemaps_features(
+    clips: Iterable[ClipRecord | Mapping[str, str]],
+    cache_root: str | Path,
+    *,
+    workers: int = 2,
+    progress: bool = True,
+) -> tuple[list[str], np.ndarray, list[str]]:
+    """``(clip_ids, features (n, 88) float32, feature_names)``: :func:`extract_egemaps`, short.
+
+    Parameters and behaviour are those of :func:`extract_egemaps`; use it directly for the
+    problems and the cached/extracted counts.
+    """
+    result = extract_egemaps(clips, cache_root, workers=workers, progress=progress)
+    return result.clip_ids, result.features, result.names
+
+
+__all__ = [
+    "FEATURE_LEVEL",
+    "FEATURE_SET",
+    "N_FEATURES",
+    "SAMPLE_RATE",
+    "EgemapsResult",
+    "cache_dir_for",
+    "clip_features",
+    "egemaps_features",
+    "extract_egemaps",
+    "feature_names",
+    "settings",
+]
