@@ -1,35 +1,41 @@
-"""``cmaf speech``: the CMAF audio branch on the real RAVDESS speech clips, under both protocols.
+"""``cmaf speech``: the CMAF audio branch and two linear baselines on the real RAVDESS speech
+clips, under both protocols, with and without per-speaker normalisation.
 
 RAVDESS's ``Audio_Speech_Actors_01-24`` (1440 clips, 24 actors, audio only) is the one real
 dataset this project can run end to end without a download. This command:
 
 1. scans it with the RAVDESS loader (``modality="audio"``; ``.wav`` as distributed or ``.flac``)
-   and caches the log-Mel spectrograms once (``OUT/cache``);
+   and caches the log-Mel spectrograms once (``OUT/cache``), and the eGeMAPS v02 functionals
+   once (``OUT/egemaps``, :mod:`cmaf.data.egemaps`);
 2. trains the CMAF audio encoder with a classifier head (the ``speech`` profile, see
    ``cmaf config --diff cpu speech``) under the paper's random stratified 80:20 split and under
    held-out-actor folds (6 folds of 4 actors, two male and two female each), with identical
-   settings (``OUT/network/<run>``);
-3. fits the pooled log-Mel baseline (:mod:`cmaf.models.pooled`) on exactly the same splits,
-   for every fold (``OUT/pooled/<run>``);
-4. writes ``OUT/summary.json``: the plan, data counts, the run directories and the seconds
-   each stage took.
+   settings, with and without per-speaker normalisation (``OUT/network/<run>``);
+3. fits the two linear baselines, logistic regression on pooled log-Mel statistics
+   (:mod:`cmaf.models.pooled`) and on eGeMAPS, on exactly the same splits, with and without
+   per-speaker normalisation (``OUT/pooled/<run>``, ``OUT/egemaps/<run>``);
+4. sweeps the network runs under test-time noise (``OUT/robustness.csv``);
+5. writes ``OUT/results.csv`` (one row per model, protocol and normalisation:
+   :func:`results_table`) and ``OUT/summary.json`` (the plan, data counts, the run
+   directories and the seconds each stage took).
 
-Plans (``--plan``) trade time for coverage; the network is the expensive part:
+Plans (``--plan``) trade time for coverage; the network is the expensive part. Every plan
+covers both protocols and both normalisations; the baselines always cover every fold:
 
-========  ==============  =========================  ==============  ======================
-plan      network config  network runs               baseline runs   data
-========  ==============  =========================  ==============  ======================
-smoke     speech-smoke    random + fold 0, seed 0    the same        actors 1-8 (480 clips)
-cpu       speech          random + folds 0 and 3;    random x 3      all 1440 clips
-                          seed 0                     seeds, 6 folds
-full      speech, 30 ep.  random + 6 folds, x 3      the same        all 1440 clips
-                          seeds
-========  ==============  =========================  ==============  ======================
+========  ==============  =====================  ==============  ======================
+plan      network config  network runs           baseline runs   data
+========  ==============  =====================  ==============  ======================
+smoke     speech-smoke    random + fold 0,       random + every  actors 1-8 (480 clips)
+                          seed 0                 fold, seed 0
+cpu       speech          random + 6 folds,      random x 3      all 1440 clips
+                          seed 0                 seeds, 6 folds
+full      speech          random + 6 folds,      the same        all 1440 clips
+                          x 3 seeds
+========  ==============  =====================  ==============  ======================
 
-The ``cpu`` plan is what ``make book`` runs (about 4 minutes on 2 CPU cores: 10-20 s to cache
-the log-Mels, 15 s for the 21 baseline fits, about 1 minute per 6-epoch network run); ``full``
-(21 network runs of 30 epochs, about 1.5 hours there) is for a reader with time or a GPU.
-Finished runs are reused, so a plan can be re-run or extended after an interruption.
+The ``cpu`` plan is what ``make book`` runs; the book's Performance appendix shows what each
+stage took. Finished runs are reused, so a plan can be re-run or extended after an
+interruption.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import numpy as np
 
 #: Where the RAVDESS speech clips come from, for the messages that say how to get them.
 SOURCE = (
@@ -64,11 +72,13 @@ class SpeechPlan:
     folds
         Held-out folds the network trains on; ``None`` for all of them.
     baseline_seeds
-        Seeds of the pooled baseline's runs (it always covers every fold).
+        Seeds of the linear baselines' runs (they always cover every fold).
     actors
         Use only these actors' clips (``None``: all).
     epochs
         Override of the profile's epochs (``None``: keep).
+    speaker_norm
+        Per-speaker normalisation settings every model runs with.
     """
 
     config: str
@@ -77,19 +87,19 @@ class SpeechPlan:
     baseline_seeds: tuple[int, ...] = (0,)
     actors: tuple[int, ...] | None = None
     epochs: int | None = None
+    speaker_norm: tuple[bool, ...] = (True, False)
 
 
 PLANS: dict[str, SpeechPlan] = {
     "smoke": SpeechPlan("speech-smoke", folds=(0,), actors=tuple(range(1, 9))),
-    # Two of the six folds keep make book inside its 20-minute budget (each network run is
-    # ~1 min); each fold holds two male and two female actors (fold 0: actors 1-4, fold 3:
-    # 13-16). The baseline covers all six.
-    "cpu": SpeechPlan("speech", folds=(0, 3), baseline_seeds=(0, 1, 2)),
-    "full": SpeechPlan("speech", seeds=(0, 1, 2), baseline_seeds=(0, 1, 2), epochs=30),
+    "cpu": SpeechPlan("speech", baseline_seeds=(0, 1, 2)),
+    "full": SpeechPlan("speech", seeds=(0, 1, 2), baseline_seeds=(0, 1, 2)),
 }
 #: The speech plan each book profile runs.
 BOOK_PLANS = {"smoke": "smoke", "cpu": "cpu", "paper": "full"}
 SUMMARY = "summary.json"
+#: The machine-readable result table (:func:`results_table`), in ``out``.
+RESULTS = "results.csv"
 #: The network runs' robustness sweep (:mod:`cmaf.evaluation.robustness`), in ``out``.
 ROBUSTNESS = "robustness.csv"
 
@@ -124,8 +134,9 @@ def run_speech(
     *,
     progress: bool = True,
 ) -> Path:
-    """Prepare, train and fit the runs of ``plan`` into ``out``, then sweep the network runs
-    under test-time noise (``out/robustness.csv``); returns ``out/summary.json``.
+    """Prepare, extract, train and fit the runs of ``plan`` into ``out``, sweep the network runs
+    under test-time noise (``out/robustness.csv``), write ``out/results.csv``; returns
+    ``out/summary.json``.
 
     Raises
     ------
@@ -133,6 +144,8 @@ def run_speech(
         Missing data, an unknown plan, or a failed stage (one line naming it).
     """
     from cmaf.data.cache import prepare
+    from cmaf.data.dataset import load_manifest
+    from cmaf.data.egemaps import extract_egemaps
     from cmaf.data.records import DataError
     from cmaf.data.registry import classes_for, scan_dataset
     from cmaf.evaluation.robustness import run_robustness
@@ -180,19 +193,37 @@ def run_speech(
     seconds["prepare"] = round(time.perf_counter() - t0, 2)
     log(f"cache {cache_dir}: {result.n_usable} clips ({result.n_processed} written)")
 
+    t0 = time.perf_counter()
+    rows = load_manifest(cache_dir)
+    egemaps = extract_egemaps(rows, out / "egemaps", workers=2, progress=progress)
+    if egemaps.problems:
+        failed = egemaps.problems[0]
+        raise SpeechError(
+            f"eGeMAPS: {len(egemaps.problems)} clip(s) failed, e.g. {failed}; fix or remove "
+            "them and re-run (finished work is kept)"
+        )
+    seconds["egemaps"] = round(time.perf_counter() - t0, 2)
+    log(f"eGeMAPS: {egemaps.n_extracted} clips extracted, {egemaps.n_cached} from the cache")
+
     n_folds = count_folds(config, cache_dir)
     folds = spec.folds if spec.folds is not None else tuple(range(n_folds))
     if max(folds) >= n_folds:
         raise SpeechError(f"plan {plan}: fold {max(folds)} but the data give {n_folds} folds")
-    network_runs = protocol_runs(spec.seeds, folds)
-    baseline_runs = protocol_runs(spec.baseline_seeds, range(n_folds))
+    network_runs = protocol_runs(spec.seeds, folds, spec.speaker_norm)
+    baseline_runs = protocol_runs(spec.baseline_seeds, range(n_folds), spec.speaker_norm)
     try:
         t0 = time.perf_counter()
-        pooled = run_protocols(
-            config, cache_dir, out, [], models=("pooled",), baseline_runs=baseline_runs
-        )["pooled"]
-        seconds["pooled"] = round(time.perf_counter() - t0, 2)
-        log(f"pooled baseline: {len(pooled)} runs in {seconds['pooled']:.0f} s")
+        linear = run_protocols(
+            config,
+            cache_dir,
+            out,
+            [],
+            models=("pooled", "egemaps"),
+            baseline_runs=baseline_runs,
+            features={"egemaps": dict(zip(egemaps.clip_ids, egemaps.features, strict=True))},
+        )
+        seconds["baselines"] = round(time.perf_counter() - t0, 2)
+        log(f"linear baselines: {len(baseline_runs)} runs each in {seconds['baselines']:.0f} s")
         t0 = time.perf_counter()
         network = run_protocols(
             config, cache_dir, out, network_runs, models=("network",), progress=progress, log=log
@@ -215,6 +246,7 @@ def run_speech(
         "plan_spec": asdict(spec),
         "root": str(root),
         "cache_dir": str(cache_dir),
+        "egemaps_dir": str(egemaps.cache_dir),
         "clips": result.n_usable,
         "actors": len({r.speaker for r in records}),
         "problems": len(scan.problems),
@@ -223,15 +255,18 @@ def run_speech(
         "network_epochs": config.train.epochs,
         "runs": {
             "network": [str(p.relative_to(out)) for p in network],
-            "pooled": [str(p.relative_to(out)) for p in pooled],
+            **{m: [str(p.relative_to(out)) for p in dirs] for m, dirs in linear.items()},
         },
         "robustness": str(sweep.relative_to(out)),
+        "results": RESULTS,
         "seconds": seconds,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    table = results_table(out, summary)
+    atomic_write_text(out / RESULTS, table.to_csv(index=False, float_format="%.6g"))
     path = out / SUMMARY
     atomic_write_text(path, json.dumps(summary, indent=2) + "\n")
-    log(f"wrote {path}")
+    log(f"wrote {out / RESULTS} and {path}")
     return path
 
 
@@ -242,73 +277,270 @@ def load_summary(out: str | Path) -> dict | None:
 
 
 #: Display names of the models and protocols in tables.
-MODEL_NAMES = {"network": "CMAF audio branch (CNN)", "pooled": "pooled log-Mel + linear"}
+MODEL_NAMES = {
+    "network": "CMAF audio branch (CNN)",
+    "egemaps": "eGeMAPS + logistic regression",
+    "pooled": "pooled log-Mel + logistic regression",
+}
 PROTOCOL_NAMES = {"random": "random 80:20 (paper)", "held-out": "held-out actors"}
+#: Columns of ``results.csv`` (accuracies as fractions; ``*_std`` over runs; ``accuracy_low``
+#: / ``accuracy_high``: 95 % speaker-cluster bootstrap of the pooled test predictions).
+RESULT_COLUMNS = (
+    "model",
+    "protocol",
+    "speaker_norm",
+    "runs",
+    "clips",
+    "accuracy_mean",
+    "accuracy_std",
+    "accuracy_low",
+    "accuracy_high",
+    "macro_f1_mean",
+    "macro_f1_std",
+    "ua_mean",
+    "ua_std",
+)
 
 
-def run_groups(out: str | Path, summary: dict | None = None) -> dict[tuple[str, str], list[Path]]:
-    """Finished run directories of a ``cmaf speech`` output, by ``(model, protocol)``."""
+def run_groups(
+    out: str | Path, summary: dict | None = None
+) -> dict[tuple[str, str, bool], list[Path]]:
+    """Finished run directories of a ``cmaf speech`` output, by ``(model, protocol,
+    speaker_norm)``."""
+    from cmaf.training.protocols import ProtocolRun
+
     out = Path(out)
     summary = summary or load_summary(out) or {"runs": {}}
-    groups: dict[tuple[str, str], list[Path]] = {}
+    groups: dict[tuple[str, str, bool], list[Path]] = {}
     for model, names in summary["runs"].items():
         for name in names:
             run_dir = out / name
-            if not (run_dir / "metrics.json").is_file():
+            run = ProtocolRun.from_name(Path(name).name)
+            if run is None or not (run_dir / "metrics.json").is_file():
                 continue
-            protocol = "random" if Path(name).name.startswith("random") else "held-out"
-            groups.setdefault((model, protocol), []).append(run_dir)
+            groups.setdefault((model, run.split, run.speaker_norm), []).append(run_dir)
     return groups
 
 
-def results_table(out: str | Path, summary: dict | None = None):
-    """One row per (model, protocol): runs, and accuracy / macro-F1 / UA as mean and std (%).
+def _order(key: tuple[str, str, bool]) -> tuple[int, int, bool]:
+    model, protocol, norm = key
+    models = list(MODEL_NAMES)
+    return (
+        models.index(model) if model in models else 99,
+        list(PROTOCOL_NAMES).index(protocol),
+        not norm,
+    )
 
-    The spread is over folds (held-out) or over seeds, each with its own random split
-    (random); the sample standard deviation, 0 for a single run.
+
+def _speakers(summary: dict) -> dict[str, str]:
+    from cmaf.data.dataset import load_manifest
+
+    return {row["clip_id"]: row["speaker"] for row in load_manifest(summary["cache_dir"])}
+
+
+def _correct(run_dirs: list[Path], speakers: dict[str, str]) -> tuple[np.ndarray, list[str]]:
+    """Per test clip of every run (pooled): correct or not, and its speaker."""
+    import pandas as pd
+
+    correct, clusters = [], []
+    for run_dir in run_dirs:
+        table = pd.read_csv(run_dir / "predictions.csv")
+        correct.append((table["label_index"] == table["predicted_index"]).to_numpy())
+        clusters += [speakers[c] for c in table["clip_id"]]
+    return np.concatenate(correct), clusters
+
+
+def results_table(out: str | Path, summary: dict | None = None, n_boot: int = 2000):
+    """One row per (model, protocol, speaker_norm): the :data:`RESULT_COLUMNS`.
+
+    Means and sample standard deviations are over runs: held-out folds, or seeds each with its
+    own random split (std 0 for one run). The interval pools the test predictions of the runs
+    and resamples whole speakers (:func:`cmaf.evaluation.metrics.cluster_bootstrap`), so it
+    covers the spread over actors, not only over clips.
     """
     import pandas as pd
 
+    from cmaf.evaluation.metrics import cluster_bootstrap
     from cmaf.evaluation.runs import aggregate_runs
 
-    rows = []
+    out = Path(out)
+    summary = summary or load_summary(out)
     groups = run_groups(out, summary)
-    for model, protocol in sorted(groups, key=lambda k: (k[0], list(PROTOCOL_NAMES).index(k[1]))):
-        dirs = groups[(model, protocol)]
+    speakers = _speakers(summary) if groups else {}
+    rows = []
+    for key in sorted(groups, key=_order):
+        model, protocol, norm = key
+        dirs = groups[key]
         stats = aggregate_runs(dirs)["mean_std"]
-        row = {
-            "model": MODEL_NAMES.get(model, model),
-            "protocol": PROTOCOL_NAMES.get(protocol, protocol),
-            "runs": len(dirs),
-        }
-        for key, label in (("accuracy", "accuracy"), ("macro_f1", "macro-F1"), ("ua", "UA")):
-            mean, std = stats[key]
-            row[f"{label} mean"] = 100 * mean
-            row[f"{label} std"] = 100 * std
+        correct, clusters = _correct(dirs, speakers)
+        boot = cluster_bootstrap([(correct, clusters)], n_boot=n_boot)[:, 0]
+        row = {"model": model, "protocol": protocol, "speaker_norm": norm, "runs": len(dirs)}
+        row["clips"] = len(correct)
+        row["accuracy_mean"], row["accuracy_std"] = stats["accuracy"]
+        row["accuracy_low"], row["accuracy_high"] = np.nanpercentile(boot, [2.5, 97.5])
+        row["macro_f1_mean"], row["macro_f1_std"] = stats["macro_f1"]
+        row["ua_mean"], row["ua_std"] = stats["ua"]
         rows.append(row)
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+
+
+def load_results(out: str | Path):
+    """``out/results.csv`` as a DataFrame (``None`` when there is none)."""
+    import pandas as pd
+
+    path = Path(out) / RESULTS
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def protocol_gaps(out: str | Path, summary: dict | None = None, n_boot: int = 2000):
+    """Random-split minus held-out accuracy per (model, speaker_norm), with a 95 % interval.
+
+    Both protocols test the same actors (the held-out folds together cover all of them), so
+    the interval is a paired speaker-cluster bootstrap of the difference of the pooled
+    accuracies. Columns: ``model, speaker_norm, random, held_out, gap, gap_low, gap_high``
+    (fractions).
+    """
+    import pandas as pd
+
+    from cmaf.evaluation.metrics import cluster_bootstrap
+
+    out = Path(out)
+    summary = summary or load_summary(out)
+    groups = run_groups(out, summary)
+    speakers = _speakers(summary) if groups else {}
+    rows = []
+    for model, protocol, norm in sorted(groups, key=_order):
+        if protocol != "random" or (model, "held-out", norm) not in groups:
+            continue
+        random = _correct(groups[(model, "random", norm)], speakers)
+        held = _correct(groups[(model, "held-out", norm)], speakers)
+        boot = cluster_bootstrap([random, held], n_boot=n_boot)
+        diff = boot[:, 0] - boot[:, 1]
+        low, high = np.nanpercentile(diff, [2.5, 97.5])
+        rows.append(
+            {
+                "model": model,
+                "speaker_norm": norm,
+                "random": float(random[0].mean()),
+                "held_out": float(held[0].mean()),
+                "gap": float(random[0].mean() - held[0].mean()),
+                "gap_low": float(low),
+                "gap_high": float(high),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["model", "speaker_norm", "random", "held_out", "gap", "gap_low", "gap_high"]
+    )
+
+
+def model_differences(
+    out: str | Path,
+    protocol: str = "held-out",
+    speaker_norm: bool = True,
+    reference: str = "network",
+    summary: dict | None = None,
+    n_boot: int = 2000,
+):
+    """``reference``'s accuracy minus every other model's, on the same test clips, with a
+    paired speaker-cluster bootstrap interval. Columns: ``model, other, difference, low, high``
+    (fractions)."""
+    import pandas as pd
+
+    from cmaf.evaluation.metrics import cluster_bootstrap
+
+    out = Path(out)
+    summary = summary or load_summary(out)
+    groups = run_groups(out, summary)
+    speakers = _speakers(summary) if groups else {}
+    rows = []
+    if (reference, protocol, speaker_norm) in groups:
+        ours = _correct(groups[(reference, protocol, speaker_norm)], speakers)
+        for model, p, norm in sorted(groups, key=_order):
+            if model == reference or p != protocol or norm != speaker_norm:
+                continue
+            theirs = _correct(groups[(model, p, norm)], speakers)
+            boot = cluster_bootstrap([ours, theirs], n_boot=n_boot)
+            low, high = np.nanpercentile(boot[:, 0] - boot[:, 1], [2.5, 97.5])
+            rows.append(
+                {
+                    "model": reference,
+                    "other": model,
+                    "difference": float(ours[0].mean() - theirs[0].mean()),
+                    "low": float(low),
+                    "high": float(high),
+                }
+            )
+    return pd.DataFrame(rows, columns=["model", "other", "difference", "low", "high"])
+
+
+def compare(difference: float, low: float, high: float, lead: str, trail: str) -> str:
+    """One sentence on ``lead - trail`` (fractions) that says only what its interval supports.
+
+    "A is ahead of B by 12.3 points (95 % interval 8.1 to 16.0)" when the interval lies above
+    zero, "behind" when below, and "within noise" when it contains zero.
+    """
+    interval = f"95 % interval {100 * low:+.1f} to {100 * high:+.1f}"
+    points = f"{abs(100 * difference):.1f} points ({interval})"
+    if low > 0:
+        return f"{lead} is ahead of {trail} by {points}"
+    if high < 0:
+        return f"{lead} is behind {trail} by {points}"
+    return (
+        f"{lead} and {trail} are within noise of each other "
+        f"({100 * difference:+.1f} points, {interval})"
+    )
+
+
+def standing(accuracy: float, low: float, high: float, anchors) -> list[str]:
+    """Where an accuracy with its 95 % interval (fractions) stands against published values.
+
+    One phrase per anchor (:class:`cmaf.anchors.Anchor`, values in percent): "above" when the
+    interval lies above the published value, "below" when under it, "within the interval"
+    otherwise.
+    """
+    phrases = []
+    for anchor in anchors:
+        value = anchor.value / 100
+        where = "above" if low > value else "below" if high < value else "within the interval of"
+        phrases.append(
+            f"{where} {anchor.citation.split(',')[0]} ({anchor.value_text()} % {anchor.metric}, "
+            f"{anchor.model})"
+        )
+    return phrases
+
+
+def display_results(results):
+    """``results.csv`` for reading: display names, percentages, mean ± std and the interval."""
+    import pandas as pd
+
+    rows = []
+    for row in results.itertuples():
+        rows.append(
+            {
+                "model": MODEL_NAMES.get(row.model, row.model),
+                "protocol": PROTOCOL_NAMES.get(row.protocol, row.protocol),
+                "per-speaker norm.": "yes" if row.speaker_norm else "no",
+                "runs": row.runs,
+                "accuracy (%)": f"{100 * row.accuracy_mean:.1f} ± {100 * row.accuracy_std:.1f}",
+                "95 % interval": f"{100 * row.accuracy_low:.1f} to {100 * row.accuracy_high:.1f}",
+                "macro-F1 (%)": f"{100 * row.macro_f1_mean:.1f} ± {100 * row.macro_f1_std:.1f}",
+                "UA (%)": f"{100 * row.ua_mean:.1f} ± {100 * row.ua_std:.1f}",
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def protocol_gap(table) -> dict[str, float]:
-    """Random-split minus held-out mean accuracy (percentage points), per model."""
-    gaps = {}
-    for model, part in table.groupby("model"):
-        by = part.set_index("protocol")["accuracy mean"]
-        random, held = PROTOCOL_NAMES["random"], PROTOCOL_NAMES["held-out"]
-        if random in by and held in by:
-            gaps[model] = float(by[random] - by[held])
-    return gaps
-
-
-def per_class_f1(out: str | Path, model: str, summary: dict | None = None):
+def per_class_f1(out: str | Path, model: str, summary: dict | None = None, speaker_norm=True):
     """Per-class F1 (%) of ``model`` under each protocol: mean and std over its runs."""
     import pandas as pd
 
     from cmaf.evaluation.runs import aggregate_runs
 
     columns = {}
-    for (name, protocol), dirs in sorted(run_groups(out, summary).items()):
-        if name != model:
+    for (name, protocol, norm), dirs in sorted(
+        run_groups(out, summary).items(), key=lambda kv: _order(kv[0])
+    ):
+        if name != model or norm != speaker_norm:
             continue
         agg = aggregate_runs(dirs)
         label = PROTOCOL_NAMES.get(protocol, protocol)
@@ -325,9 +557,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "speech",
         help="the audio branch on the real RAVDESS speech clips: random split vs held-out actors",
         description="Cache RAVDESS's audio-only speech clips, train the CMAF audio encoder and "
-        "fit the pooled log-Mel baseline under the paper's random 80:20 split and under "
-        "held-out-actor folds, and write OUT/summary.json (read by the book's real-data "
-        "chapter). Finished runs with the same config are reused.",
+        "fit logistic regression on eGeMAPS and on pooled log-Mel statistics, under the paper's "
+        "random 80:20 split and under held-out-actor folds, with and without per-speaker "
+        "normalisation; write OUT/results.csv and OUT/summary.json (read by the book's "
+        "real-data chapter). Finished runs with the same config are reused.",
     )
     parser.add_argument(
         "--root",
@@ -353,11 +586,13 @@ def _run(args: argparse.Namespace) -> int:
 
 __all__: Sequence[str] = (
     "PLANS",
+    "RESULT_COLUMNS",
     "SpeechError",
     "SpeechPlan",
+    "load_results",
     "load_summary",
     "per_class_f1",
-    "protocol_gap",
+    "protocol_gaps",
     "results_table",
     "run_groups",
     "run_speech",

@@ -25,9 +25,12 @@ CLASSES = list(classes_for("ravdess"))
 TAKE = "01-01-01-01-01-01"  # vocal, emotion, intensity, statement, repetition, actor (stereo)
 
 
-def _train(profile: str, root: Path, modality: str, tmp: Path) -> tuple[Path, Path]:
+def _train(
+    profile: str, root: Path, modality: str, tmp: Path, speaker_norm: bool = False
+) -> tuple[Path, Path]:
     """A one-epoch run of ``profile`` on the tree at ``root``: (run directory, cache)."""
     config = load_config(profile)
+    config.data.speaker_norm = speaker_norm
     config.train.epochs = 1
     config.train.precise_bn = False  # keeps the run a few seconds; not what is tested here
     config.train.bootstrap = 10
@@ -41,7 +44,8 @@ def _train(profile: str, root: Path, modality: str, tmp: Path) -> tuple[Path, Pa
         progress=False,
         classes=classes_for("ravdess"),
     ).cache_dir
-    return train(config, cache, tmp / f"run-{profile}", progress=False), cache
+    run_dir = tmp / f"run-{profile}{'-speaker-norm' if speaker_norm else ''}"
+    return train(config, cache, run_dir, progress=False), cache
 
 
 @pytest.fixture(scope="module")
@@ -242,20 +246,30 @@ def test_a_file_is_preprocessed_and_classified_as_the_run_saw_its_test_clips(
         np.testing.assert_allclose(probs, [float(saved[f"p_{c}"]) for c in CLASSES], atol=2e-5)
 
 
-def test_a_run_with_input_normalisation_predict_does_not_apply_is_refused(
-    audio_run, recordings, monkeypatch, capfd
+def test_a_speaker_normalised_run_standardises_the_files_of_one_call_as_one_speaker(
+    corpus, tmp_path, capfd
 ):
-    """A run trained with ``data.speaker_norm`` is refused, not silently mis-served."""
-    from cmaf.training.config import ExperimentConfig
-
-    original = ExperimentConfig.from_dict.__func__
-
-    def with_speaker_norm(cls, data):
-        config = original(cls, data)
-        config.data.speaker_norm = True
-        return config
-
-    monkeypatch.setattr(ExperimentConfig, "from_dict", classmethod(with_speaker_norm))
-    code, out, err = _cli(capfd, audio_run[0], recordings / "me.wav")
-    assert (code, out, len(err)) == (2, "", 1)
-    assert "data.speaker_norm=True" in err[0]
+    """Given all of an actor's clips, predict standardises them as training did: the run's own
+    test predictions come back."""
+    run_dir, cache = _train("speech-smoke", corpus, "audio", tmp_path, speaker_norm=True)
+    rows = {row["clip_id"]: row for row in load_manifest(cache)}
+    with open(run_dir / "predictions.csv", newline="") as fh:
+        tested = {row["clip_id"]: row for row in csv.DictReader(fh)}
+    actor = rows[next(iter(tested))]["speaker"]
+    sources = [Path(r["audio_path"]) for r in rows.values() if r["speaker"] == actor]
+    results = predict_files(run_dir, sources, device="cpu")
+    checked = 0
+    for source, result in zip(sources, results, strict=True):
+        saved = tested.get(source.stem)
+        if saved is None:
+            continue  # a training clip
+        probs = [result.probabilities[c] for c in CLASSES]
+        np.testing.assert_allclose(probs, [float(saved[f"p_{c}"]) for c in CLASSES], atol=2e-5)
+        checked += 1
+    assert checked >= 1
+    # One file alone is standardised with its own statistics: a different input, so (almost
+    # surely) other probabilities than with its speaker's clips.
+    (alone,) = predict_files(run_dir, sources[:1], device="cpu")
+    assert alone.probabilities != results[0].probabilities
+    code, _out, err = _cli(capfd, run_dir, *sources[:2], "--json")
+    assert code == 0 and not err

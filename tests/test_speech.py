@@ -21,7 +21,7 @@ from cmaf.data.splits import Split, held_out_folds, speaker_overlap
 from cmaf.models.pooled import PooledLinear, mel_statistics, select_c
 from cmaf.training import protocols
 from cmaf.training.config import load_config
-from cmaf.training.protocols import ProtocolRun, protocol_runs, run_pooled_baseline
+from cmaf.training.protocols import ProtocolRun, protocol_runs, run_linear_baseline
 
 REAL_ROOT = Path(
     os.environ.get(
@@ -86,6 +86,17 @@ def test_protocol_runs_names_and_configs():
     assert (config.data.split, config.data.fold, config.train.seed) == ("held-out", 2, 1)
     assert base.data.split == "random" and base.train.seed == 0  # the base is not modified
     assert ProtocolRun("random", 0, 3).configure(base).data.split_seed == 3
+    normed = protocol_runs(seeds=(0,), folds=(1,), speaker_norm=(True, False))
+    assert [r.name for r in normed] == [
+        "random-seed0-speaker-norm",
+        "random-seed0",
+        "held-out-fold1-seed0-speaker-norm",
+        "held-out-fold1-seed0",
+    ]
+    for run in normed:
+        assert ProtocolRun.from_name(run.name) == run
+        assert run.configure(base).data.speaker_norm is run.speaker_norm
+    assert ProtocolRun.from_name("random-seed0-other") is None
 
 
 def test_speech_profiles_are_the_audio_branch():
@@ -108,8 +119,14 @@ def smoke_speech(tmp_path_factory):
 def test_smoke_plan_trains_and_writes_run_directories(smoke_speech):
     out, summary = smoke_speech
     assert summary["plan"] == "smoke" and summary["clips"] == 480 and summary["actors"] == 8
-    assert summary["runs"]["network"] == ["network/random-seed0", "network/held-out-fold0-seed0"]
-    assert len(summary["runs"]["pooled"]) == 1 + summary["n_folds"]
+    assert summary["runs"]["network"] == [
+        "network/random-seed0-speaker-norm",
+        "network/random-seed0",
+        "network/held-out-fold0-seed0-speaker-norm",
+        "network/held-out-fold0-seed0",
+    ]
+    for model in ("pooled", "egemaps"):
+        assert len(summary["runs"][model]) == 2 * (1 + summary["n_folds"])
     for name in summary["runs"]["network"]:
         run = out / name
         for file in ("config.json", "split.json", "metrics.json", "run.json", "history.csv"):
@@ -117,11 +134,43 @@ def test_smoke_plan_trains_and_writes_run_directories(smoke_speech):
         record = json.loads((run / "run.json").read_text())
         assert record["git_commit"] and record["wall_seconds"] > 0
         assert json.loads((run / "config.json").read_text())["model"]["fusion"] == "audio"
-    for name in summary["runs"]["pooled"]:
-        assert json.loads((out / name / "run.json").read_text())["model"] == "pooled"
-    table = speech.results_table(out, summary)
-    assert set(table["protocol"]) == set(speech.PROTOCOL_NAMES.values())
-    assert table["accuracy mean"].between(0, 100).all()
+    for model in ("pooled", "egemaps"):
+        for name in summary["runs"][model]:
+            record = json.loads((out / name / "run.json").read_text())
+            assert record["model"] == model
+            assert record["speaker_norm"] == name.endswith("-speaker-norm")
+
+
+@needs_real
+def test_smoke_plan_writes_the_result_table(smoke_speech):
+    import pandas as pd
+
+    out, summary = smoke_speech
+    assert summary["results"] == "results.csv"
+    table = pd.read_csv(out / "results.csv")
+    required = ["model", "protocol", "speaker_norm", "runs", "accuracy_mean", "accuracy_std"]
+    required += ["macro_f1_mean", "ua_mean"]
+    assert list(table.columns[: len(speech.RESULT_COLUMNS)]) == list(speech.RESULT_COLUMNS)
+    assert set(required) <= set(table.columns)
+    keys = set(zip(table["model"], table["protocol"], table["speaker_norm"], strict=True))
+    assert keys == {
+        (m, p, n)
+        for m in ("network", "egemaps", "pooled")
+        for p in ("random", "held-out")
+        for n in (True, False)
+    }
+    for column in ("accuracy_mean", "accuracy_low", "accuracy_high", "macro_f1_mean", "ua_mean"):
+        assert table[column].between(0, 1).all(), column  # fractions, not percent
+    assert (table["accuracy_low"] <= table["accuracy_mean"] + 1e-9).all()
+    assert (table["accuracy_high"] >= table["accuracy_mean"] - 1e-9).all()
+    held = table[table["protocol"] == "held-out"]
+    assert (held.loc[held["model"] != "network", "runs"] == summary["n_folds"]).all()
+    # The CSV holds what the runs' own metrics say.
+    run = out / "egemaps" / "random-seed0"
+    metrics = json.loads((run / "metrics.json").read_text())
+    row = table[(table["model"] == "egemaps") & (table["protocol"] == "random")]
+    row = row[~row["speaker_norm"]].iloc[0]
+    assert row["accuracy_mean"] == pytest.approx(metrics["scalars"]["accuracy"], abs=1e-5)
 
 
 @needs_real
@@ -156,8 +205,11 @@ def test_smoke_plan_sweeps_every_network_run_under_noise(smoke_speech):
 def test_rerun_reuses_finished_runs(smoke_speech):
     out, _ = smoke_speech
     stamp = (out / "network" / "random-seed0" / "metrics.json").stat().st_mtime_ns
+    egemaps = out / "egemaps" / "held-out-fold1-seed0-speaker-norm" / "metrics.json"
+    stamps = egemaps.stat().st_mtime_ns
     speech.run_speech(REAL_ROOT, out, "smoke", progress=False)
     assert (out / "network" / "random-seed0" / "metrics.json").stat().st_mtime_ns == stamp
+    assert egemaps.stat().st_mtime_ns == stamps
 
 
 @needs_real
@@ -192,7 +244,7 @@ def test_a_leaky_held_out_split_is_refused(smoke_speech, monkeypatch, tmp_path):
     monkeypatch.setattr(protocols, "make_split", leaky)
     config = ProtocolRun("held-out", 0, 0).configure(load_config("speech-smoke"))
     with pytest.raises(ValueError, match=r"speaker\(s\) in both test and training"):
-        run_pooled_baseline(config, summary["cache_dir"], tmp_path / "leaky")
+        run_linear_baseline(config, summary["cache_dir"], tmp_path / "leaky", {})
     assert not (tmp_path / "leaky").exists()
 
 

@@ -16,9 +16,6 @@ import torch
 
 from cmaf.cli import main
 from cmaf.data.augment import AugmentConfig
-from cmaf.data.cache import prepare
-from cmaf.data.fixtures import make_ravdess_tree
-from cmaf.data.registry import classes_for, scan_dataset
 from cmaf.data.splits import Split
 from cmaf.models import CMAF
 from cmaf.training.checkpoint import load_checkpoint
@@ -46,33 +43,6 @@ def smoke(epochs: int = 2, **train_overrides) -> ExperimentConfig:
     for key, value in train_overrides.items():
         setattr(config.train, key, value)
     return config
-
-
-@pytest.fixture(scope="session")
-def tiny_cache(tmp_path_factory) -> Path:
-    """A prepared cache of 120 format-faithful RAVDESS clips (4 actors × 8 emotions × ...)."""
-    root = tmp_path_factory.mktemp("ravdess")
-    make_ravdess_tree(
-        root,
-        actors=(1, 2, 3, 4),
-        emotions=tuple(range(1, 9)),
-        intensities=(1, 2),
-        repetitions=(1, 2),
-        size=(128, 72),
-        seconds=1.0,
-        with_audio_only=False,
-    )
-    scan = scan_dataset("ravdess", root)
-    result = prepare(
-        scan.records,
-        tmp_path_factory.mktemp("cache"),
-        load_config("smoke").preprocess,
-        workers=0,
-        progress=False,
-        classes=classes_for("ravdess"),
-    )
-    assert result.n_usable == 120
-    return result.cache_dir
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,10 @@ spectrogram, which keeps them cheap on CPU (no phase vocoder, no re-computed STF
   (a noisy training clip is louder, as background noise makes a recording). The SNR range
   reaches down to -5 dB (see :class:`AugmentConfig`).
 
+Not in Table A1: **SpecAugment-style masking** (Park et al. 2019, Interspeech), off unless
+``spec_masks > 0``: a few bands of Mel bins and a few stretches of frames are set to the clip's
+mean log-Mel, so the network cannot rely on any one band or moment.
+
 Video augmentations use one random draw per clip, so every frame of a clip moves the same way.
 """
 
@@ -64,6 +68,10 @@ class AugmentConfig:
         back to the frame size.
     p
         Probability that each enabled augmentation is applied to a clip.
+    spec_masks, mask_fraction
+        SpecAugment (not in Table A1): this many frequency masks and this many time masks on
+        every training clip, each of a width drawn uniformly from 0 to ``mask_fraction`` of its
+        axis (0 masks: off).
     """
 
     pitch_shift: bool = True
@@ -78,6 +86,8 @@ class AugmentConfig:
     random_crop: bool = True
     crop_scale: tuple[float, float] = (0.8, 1.0)
     p: float = 0.5
+    spec_masks: int = 0
+    mask_fraction: float = 0.125
 
     @classmethod
     def none(cls) -> AugmentConfig:
@@ -178,7 +188,34 @@ def augment_mel(
         mel = time_stretch_mel(mel, _uniform(*cfg.stretch_range, generator))
     if cfg.noise and _fires(cfg.p, generator):
         mel = add_noise_mel(mel, _uniform(*cfg.snr_db, generator), generator)
+    if cfg.spec_masks > 0:
+        mel = mask_mel(mel, cfg.spec_masks, cfg.mask_fraction, generator)
     return mel.contiguous()
+
+
+def mask_mel(
+    mel: torch.Tensor,
+    n_masks: int,
+    max_fraction: float,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """SpecAugment's frequency and time masking of a ``(C, n_mels, T)`` log-Mel tensor.
+
+    ``n_masks`` bands of Mel bins and ``n_masks`` stretches of frames, each of a width drawn
+    uniformly from ``0 .. max_fraction`` of its axis at a uniform position, are set to the
+    clip's mean value (which is silence-neutral after any standardisation). Returns a new
+    tensor.
+    """
+    out = mel.clone()
+    fill = float(mel.mean())
+    for axis in (1, 2):
+        size = mel.shape[axis]
+        widest = int(size * max_fraction)
+        for _ in range(n_masks):
+            width = int(torch.randint(0, widest + 1, (), generator=generator))
+            start = int(torch.randint(0, size - width + 1, (), generator=generator))
+            out.narrow(axis, start, width).fill_(fill)
+    return out
 
 
 def rotate_frames(frames: torch.Tensor, degrees: float) -> torch.Tensor:

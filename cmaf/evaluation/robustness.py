@@ -432,6 +432,16 @@ def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
     backbone = _backbone_key(cache_dir, model.visual_encoder.backbone)[1] if frozen else ""
     silence = math.log(config.preprocess.log_offset)
     test_mel, _ = _load_batch(cache_dir, rows, frames=False)  # small; frames go by batch
+    speaker_stats = None
+    if reads_audio and config.data.speaker_norm:
+        # A run trained on per-speaker standardised log-Mels sees its corrupted test clips
+        # standardised with its speakers' clean statistics, those it was evaluated with.
+        from cmaf.data.dataset import mel_speaker_stats
+
+        key = ("speaker-stats", str(cache_dir))
+        if key not in memo:
+            memo[key] = mel_speaker_stats(cache_dir, manifest)
+        speaker_stats = memo[key]
     shapes: dict[str, torch.Tensor] = {}
     if reads_audio:
         shapes["white-noise"] = white_noise_shape(config.preprocess)
@@ -455,6 +465,15 @@ def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
                         mel_in = corrupt_mel(
                             mel, condition, ids, shapes, silence, keep_level=sweep.keep_level
                         )
+                        if speaker_stats is not None:
+                            from cmaf.data.speaker_norm import standardize_by_speaker
+
+                            speakers = [row["speaker"] for row in batch_rows]
+                            mel_in = torch.from_numpy(
+                                standardize_by_speaker(
+                                    mel_in[:, 0].numpy(), speakers, speaker_stats
+                                )
+                            )[:, None]
                     kwargs = {}
                     if reads_video:
                         visual = _visual_input(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -47,7 +48,7 @@ from torch.utils.data import DataLoader, Dataset
 import cmaf
 from cmaf.data.augment import AugmentConfig
 from cmaf.data.cache import CLASSES, CONFIG, MANIFEST
-from cmaf.data.dataset import CachedClips, load_manifest, resolve_cache_dir
+from cmaf.data.dataset import CachedClips, load_manifest, mel_speaker_stats, resolve_cache_dir
 from cmaf.data.preprocessing import PreprocessConfig
 from cmaf.data.records import ClipRecord
 from cmaf.data.splits import Split, held_out_folds, random_split, with_validation
@@ -291,10 +292,11 @@ def _forward(model: torch.nn.Module, batch: dict, device: torch.device, **kwargs
 
 
 def training_augmentation(config: ExperimentConfig) -> AugmentConfig:
-    """The Table A1 augmentations of the training split, with the config's noise SNR range."""
+    """The Table A1 augmentations of the training split, with the config's noise SNR range,
+    plus ``train.spec_masks`` SpecAugment masks."""
     if not config.train.augment:
-        return AugmentConfig.none()
-    return AugmentConfig(snr_db=config.train.augment_snr_db)
+        return dataclasses.replace(AugmentConfig.none(), spec_masks=config.train.spec_masks)
+    return AugmentConfig(snr_db=config.train.augment_snr_db, spec_masks=config.train.spec_masks)
 
 
 def training_loss(output, target: torch.Tensor, aux_weight: float = 0.0) -> torch.Tensor:
@@ -530,6 +532,11 @@ def train(
     if config.train.frozen_features and hasattr(model, "visual_encoder"):
         features = compute_frame_features(model, cache_dir, device, progress=progress)
     augment = training_augmentation(config)
+    speaker_stats = mel_speaker_stats(cache_dir, rows) if config.data.speaker_norm else None
+    # Decode frames only for a model that reads them (not audio-only, and not when cached
+    # features replace them). Without frames a cache is small enough to hold in memory, and
+    # then worker processes only add start-up and copying.
+    read_frames = features is None and hasattr(model, "visual_encoder")
 
     def dataset(ids, train_mode):
         clips = CachedClips(
@@ -537,9 +544,9 @@ def train(
             ids,
             train=train_mode,
             augment=augment if train_mode else None,
-            # Decode frames only for a model that reads them (not audio-only, and not when
-            # cached features replace them).
-            frames=features is None and hasattr(model, "visual_encoder"),
+            frames=read_frames,
+            speaker_stats=speaker_stats,
+            preload=not read_frames,
         )
         return FeatureClips(clips, features) if features is not None else clips
 
@@ -550,7 +557,7 @@ def train(
     test_set = dataset(split.test_ids, False)
     loader_args = dict(
         batch_size=config.train.batch_size,
-        num_workers=config.train.num_workers,
+        num_workers=config.train.num_workers if read_frames else 0,
         pin_memory=device.type == "cuda",
         persistent_workers=False,
     )
@@ -560,12 +567,15 @@ def train(
         lr=config.train.lr,
         weight_decay=config.train.weight_decay,
     )
+    scheduler = lr_scheduler(optimizer, config, len(train_set), dist.world_size)
     start_epoch, history = 1, []
     best = {"score": -1.0, "epoch": 0}
     if resume:
         state = load_checkpoint(ckpt_dir / "last.pt", map_location=device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler"])
         start_epoch = int(state["epoch"]) + 1
         history = list(state["history"])
         best = dict(state["best"])
@@ -585,7 +595,16 @@ def train(
         epoch_start = time.time()
         seed_everything(config.train.seed, epoch)
         row = _train_epoch(
-            train_model, train_set, loader_args, optimizer, device, config, epoch, dist, progress
+            train_model,
+            train_set,
+            loader_args,
+            optimizer,
+            device,
+            config,
+            epoch,
+            dist,
+            progress,
+            scheduler,
         )
         if not math.isfinite(row["train_loss"]):
             raise TrainingDiverged(
@@ -624,6 +643,7 @@ def train(
                 {
                     "model": model.state_dict(),
                     "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
                     "epoch": epoch,
                     "history": history,
                     "best": best,
@@ -673,7 +693,20 @@ def _check_cache_matches(config: ExperimentConfig, cache_dir: Path) -> None:
         )
 
 
-def _train_epoch(model, train_set, loader_args, optimizer, device, config, epoch, dist, progress):
+def lr_scheduler(optimizer, config: ExperimentConfig, n_train: int, world_size: int = 1):
+    """The per-step learning-rate schedule of ``train.lr_schedule`` (``None`` for constant)."""
+    if config.train.lr_schedule == "constant":
+        return None
+    per_rank = math.ceil(n_train / max(world_size, 1))
+    steps = config.train.epochs * max(1, math.ceil(per_rank / config.train.batch_size))
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.train.lr, total_steps=steps, pct_start=0.2
+    )
+
+
+def _train_epoch(
+    model, train_set, loader_args, optimizer, device, config, epoch, dist, progress, scheduler=None
+):
     from tqdm import tqdm
 
     generator = torch.Generator().manual_seed(config.train.seed * 1_000_003 + epoch)
@@ -699,6 +732,8 @@ def _train_epoch(model, train_set, loader_args, optimizer, device, config, epoch
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         n = target.shape[0]
         total_loss += float(loss.detach()) * n
         correct += int((logits.argmax(1) == target).sum())

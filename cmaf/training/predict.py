@@ -154,14 +154,6 @@ def load_run(run_dir: str | Path, device: str = "auto") -> TrainedRun:
         raise _run_error(
             run_dir, f"unreadable config.json or metrics.json ({first})", "train the run again"
         ) from exc
-    # Input normalisation that model_inputs does not apply would give silently wrong answers.
-    speaker_norm = getattr(config.data, "speaker_norm", None)
-    if speaker_norm not in (None, False, "", "none"):
-        raise _run_error(
-            run_dir,
-            f"trained with data.speaker_norm={speaker_norm!r}, which cmaf predict does not apply",
-            "use a run trained without it",
-        )
     try:
         check_dependencies(config.preprocess)  # e.g. face_crop needs OpenCV, for every file
     except DataError as exc:
@@ -306,11 +298,9 @@ def model_inputs(arrays: dict[str, np.ndarray], config: Any) -> dict[str, torch.
 
     The evaluation-mode conversion of :class:`cmaf.data.dataset.CachedClips`: ``mel``
     ``float32 (1, 1, n_mels, mel_frames)``; ``frames`` ``float32 (1, T, 3, S, S)``
-    ImageNet-normalised. This is the one place to add any further input normalisation the
-    dataset applies (``config`` is the run's ExperimentConfig, passed for that): e.g. the
-    per-speaker log-Mel standardisation of ``data.speaker_norm``, whose runs :func:`load_run`
-    refuses until it is applied here. ``tests/test_predict.py`` checks that this matches the
-    dataset item for item.
+    ImageNet-normalised. Per-speaker standardisation (``data.speaker_norm``) needs several
+    files and happens before, in :func:`predict_files`. ``tests/test_predict.py`` checks that
+    this matches the dataset item for item.
     """
     from cmaf.data.dataset import normalize_frames
 
@@ -334,11 +324,17 @@ def class_probabilities(run: TrainedRun, inputs: dict[str, torch.Tensor]) -> np.
     return torch.softmax(logits.double(), dim=1).cpu().numpy()
 
 
-def predict_file(run: TrainedRun, path: str | Path) -> FilePrediction:
-    """Classify one file; an unusable file comes back with ``error`` set, never raised."""
+def predict_file(
+    run: TrainedRun, path: str | Path, prepared: tuple[dict, float | None] | None = None
+) -> FilePrediction:
+    """Classify one file; an unusable file comes back with ``error`` set, never raised.
+
+    ``prepared``: the file's :func:`preprocess_file` result, when already computed (and
+    standardised per speaker).
+    """
     window = float(run.config.preprocess.clip_seconds)
     try:
-        arrays, seconds = preprocess_file(path, run)
+        arrays, seconds = prepared if prepared is not None else preprocess_file(path, run)
     except UnusableFile as exc:
         return FilePrediction(file=str(path), window=window, error=str(exc))
     probs = class_probabilities(run, model_inputs(arrays, run.config))[0]
@@ -375,9 +371,33 @@ def predict_files(
     ------
     RunError
         ``run_dir`` is not a finished, loadable run.
+
+    Notes
+    -----
+    A run trained with per-speaker normalisation (``data.speaker_norm``) standardised each
+    clip with its speaker's statistics. Here the files of one call are taken as one speaker's
+    recordings: their log-Mels are standardised with the statistics of all of them together
+    (:mod:`cmaf.data.speaker_norm`). Give several clips of the same voice, e.g. one per emotion;
+    a single file is standardised with its own statistics.
     """
     run = run_dir if isinstance(run_dir, TrainedRun) else load_run(run_dir, device)
-    return [predict_file(run, path) for path in paths]
+    if not (run.config.data.speaker_norm and run.reads_audio):
+        return [predict_file(run, path) for path in paths]
+    from cmaf.data.speaker_norm import fit_speaker_stats, standardize_by_speaker
+
+    prepared: dict[int, tuple[dict, float | None]] = {}
+    for index, path in enumerate(paths):
+        try:
+            prepared[index] = preprocess_file(path, run)
+        except UnusableFile:
+            continue  # predict_file reports it
+    if prepared:
+        mels = np.stack([arrays["mel"] for arrays, _ in prepared.values()])
+        voice = ["speaker"] * len(mels)
+        scaled = standardize_by_speaker(mels, voice, fit_speaker_stats(mels, voice))
+        for (arrays, _), mel in zip(prepared.values(), scaled, strict=True):
+            arrays["mel"] = mel
+    return [predict_file(run, path, prepared.get(index)) for index, path in enumerate(paths)]
 
 
 # --------------------------------------------------------------------------- output
@@ -432,8 +452,12 @@ def _predict(args: argparse.Namespace) -> int:
         print(f"cmaf predict: {exc}", file=sys.stderr)
         return 2
     results = []
-    for path in args.files:
-        result = predict_file(run, path)
+    if run.config.data.speaker_norm and run.reads_audio and not args.json:
+        print(
+            f"per-speaker normalisation: the {len(args.files)} file(s) are taken as one speaker's",
+            file=sys.stderr,
+        )
+    for result in predict_files(run, list(args.files)):
         if result.ok:
             if not args.json:
                 print(("\n" if results else "") + format_prediction(result), flush=True)

@@ -8,8 +8,10 @@ rather than argued:
 
 * :func:`protocol_runs` lists the runs (random split per seed; held-out fold per seed);
 * :func:`ensure_run` trains one network run, reusing a finished run and resuming a stopped one;
-* :func:`run_pooled_baseline` fits the pooled log-Mel baseline (:mod:`cmaf.models.pooled`) on
-  exactly the split the network would get and writes the same run-directory files;
+* :func:`run_linear_baseline` fits a linear classifier on clip-level features (the pooled
+  log-Mel statistics of :mod:`cmaf.models.pooled`, or the eGeMAPS functionals of
+  :mod:`cmaf.data.egemaps`) on exactly the split the network would get and writes the same
+  run-directory files;
 * :func:`run_protocols` does all of it under one root: ``ROOT/<model>/<run name>/``.
 
 Every held-out split is checked for speaker overlap before anything is fitted
@@ -31,6 +33,7 @@ import numpy as np
 import torch
 
 from cmaf.data.dataset import CachedClips, load_manifest, resolve_cache_dir
+from cmaf.data.speaker_norm import fit_speaker_stats, standardize_by_speaker
 from cmaf.data.splits import Split, assert_no_speaker_overlap, held_out_folds
 from cmaf.models.pooled import PooledLinear, mel_statistics, select_c
 from cmaf.training.checkpoint import atomic_write_text
@@ -45,39 +48,56 @@ from cmaf.training.loop import (
     write_test_outputs,
 )
 
-#: Models :func:`run_protocols` knows: the configured network, and the pooled baseline.
-PROTOCOL_MODELS = ("network", "pooled")
+#: Models :func:`run_protocols` knows: the configured network and the linear baselines on
+#: pooled log-Mel statistics and on eGeMAPS functionals.
+PROTOCOL_MODELS = ("network", "pooled", "egemaps")
+#: What each linear baseline's features are (recorded in its ``run.json``).
+LINEAR_FEATURES = {
+    "pooled": "per-band mean and std of the log-Mel",
+    "egemaps": "eGeMAPS v02 functionals (88, openSMILE)",
+}
+#: Suffix of the name of a run with per-speaker normalisation.
+SPEAKER_NORM_SUFFIX = "-speaker-norm"
 
 
 @dataclass(frozen=True)
 class ProtocolRun:
-    """One run of a protocol plan: which split, which fold, which seed."""
+    """One run of a protocol plan: which split, which fold, which seed, which normalisation."""
 
     split: str  # "random" or "held-out"
     fold: int
     seed: int
+    speaker_norm: bool = False
 
     @property
     def name(self) -> str:
-        if self.split == "random":
-            return f"random-seed{self.seed}"
-        return f"held-out-fold{self.fold}-seed{self.seed}"
+        base = (
+            f"random-seed{self.seed}"
+            if self.split == "random"
+            else f"held-out-fold{self.fold}-seed{self.seed}"
+        )
+        return base + (SPEAKER_NORM_SUFFIX if self.speaker_norm else "")
 
     @classmethod
     def from_name(cls, name: str) -> ProtocolRun | None:
         """The run a :attr:`name` stands for (``None`` for any other folder name)."""
-        match = re.fullmatch(r"random-seed(\d+)|held-out-fold(\d+)-seed(\d+)", name)
+        match = re.fullmatch(
+            r"(?:random-seed(\d+)|held-out-fold(\d+)-seed(\d+))(" + SPEAKER_NORM_SUFFIX + ")?",
+            name,
+        )
         if match is None:
             return None
+        norm = match.group(4) is not None
         if match.group(1) is not None:
-            return cls("random", 0, int(match.group(1)))
-        return cls("held-out", int(match.group(2)), int(match.group(3)))
+            return cls("random", 0, int(match.group(1)), norm)
+        return cls("held-out", int(match.group(2)), int(match.group(3)), norm)
 
     def configure(self, config: ExperimentConfig) -> ExperimentConfig:
-        """A copy of ``config`` set to this run's split, fold and seed."""
+        """A copy of ``config`` set to this run's split, fold, seed and normalisation."""
         out = ExperimentConfig.from_dict(config.to_dict())
         out.data.split = self.split
         out.data.fold = self.fold
+        out.data.speaker_norm = self.speaker_norm
         out.train.seed = self.seed
         # Each seed draws its own random split, so the random protocol's spread, like the
         # held-out folds', includes the choice of test clips.
@@ -85,10 +105,18 @@ class ProtocolRun:
         return out
 
 
-def protocol_runs(seeds: Sequence[int], folds: Sequence[int]) -> list[ProtocolRun]:
-    """Random-split runs for each seed, then held-out runs for each (seed, fold)."""
-    runs = [ProtocolRun("random", 0, int(seed)) for seed in seeds]
-    runs += [ProtocolRun("held-out", int(fold), int(seed)) for seed in seeds for fold in folds]
+def protocol_runs(
+    seeds: Sequence[int], folds: Sequence[int], speaker_norm: Sequence[bool] = (False,)
+) -> list[ProtocolRun]:
+    """Random-split runs for each seed, then held-out runs for each (seed, fold); each for
+    every value of ``speaker_norm``."""
+    runs = [ProtocolRun("random", 0, int(seed), norm) for norm in speaker_norm for seed in seeds]
+    runs += [
+        ProtocolRun("held-out", int(fold), int(seed), norm)
+        for norm in speaker_norm
+        for seed in seeds
+        for fold in folds
+    ]
     return runs
 
 
@@ -172,7 +200,8 @@ def ensure_run(
     return train(config, cache_dir, run_dir, resume=resume, progress=progress)
 
 
-def _features(cache_dir: Path, clip_ids: Sequence[str]) -> dict[str, np.ndarray]:
+def pooled_features(cache_dir: Path, clip_ids: Sequence[str]) -> dict[str, np.ndarray]:
+    """:func:`~cmaf.models.pooled.mel_statistics` of every clip, by clip id."""
     clips = CachedClips(cache_dir, list(clip_ids), train=False)
     return {
         item["clip_id"]: mel_statistics(item["mel"].numpy())
@@ -180,26 +209,31 @@ def _features(cache_dir: Path, clip_ids: Sequence[str]) -> dict[str, np.ndarray]
     }
 
 
-def run_pooled_baseline(
+def run_linear_baseline(
     config: ExperimentConfig,
     cache_dir: str | Path,
     run_dir: Path,
-    features: dict[str, np.ndarray] | None = None,
+    features: dict[str, np.ndarray],
+    model: str = "pooled",
 ) -> Path:
-    """Fit the pooled log-Mel baseline on ``config``'s split and write a run directory.
+    """Fit a linear baseline on ``config``'s split and write a run directory.
 
     The split (train / validation / test) is the one :func:`cmaf.training.loop.train` would use
     for ``config``; the regularisation is chosen on the validation clips, the model is fitted
-    on the training clips only, and the test clips are predicted once. Writes ``config.json``,
+    on the training clips only, and the test clips are predicted once. With
+    ``config.data.speaker_norm`` every feature is first standardised per speaker over all of
+    that speaker's clips (:mod:`cmaf.data.speaker_norm`; no labels). Writes ``config.json``,
     ``split.json``, ``metrics.json``, ``predictions.csv``, ``confusion.csv`` and ``run.json``
-    (with ``model: pooled``, the validation score of each ``C`` and the wall time). A finished
-    run directory is reused.
+    (with ``model``, the validation score of each ``C`` and the wall time). A finished run
+    directory is reused.
 
     Parameters
     ----------
     features
-        Precomputed :func:`~cmaf.models.pooled.mel_statistics` per clip id (computed from the
-        cache when ``None``; pass them to share the work across runs).
+        Clip id -> feature vector, for every clip of the cache (:func:`pooled_features`, or
+        :func:`cmaf.data.egemaps.egemaps_features`).
+    model
+        Which baseline (a key of :data:`LINEAR_FEATURES`), recorded in ``run.json``.
     """
     started = time.time()
     if (run_dir / "metrics.json").is_file():
@@ -209,9 +243,16 @@ def run_pooled_baseline(
     rows = load_manifest(cache_dir)
     classes = class_names(cache_dir, rows)
     split = _checked_split(config, rows)
-    if features is None:
-        features = _features(cache_dir, [row["clip_id"] for row in rows])
+    missing = [row["clip_id"] for row in rows if row["clip_id"] not in features]
+    if missing:
+        raise ValueError(f"{model} features: {len(missing)} clips have none, e.g. {missing[0]}")
     label_of = {row["clip_id"]: int(row["label_index"]) for row in rows}
+    if config.data.speaker_norm:
+        ids = [row["clip_id"] for row in rows]
+        speakers = [row["speaker"] for row in rows]
+        values = np.stack([features[i] for i in ids])
+        scaled = standardize_by_speaker(values, speakers, fit_speaker_stats(values, speakers))
+        features = dict(zip(ids, scaled, strict=True))
 
     def part(ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         x = np.stack([features[i] for i in ids]) if ids else np.zeros((0, 1))
@@ -227,8 +268,8 @@ def run_pooled_baseline(
         c, scores = select_c(train_part, val_part, len(classes), seed=seed)
     else:
         c, scores = PooledLinear(len(classes)).c, {}
-    model = PooledLinear(len(classes), c=c, seed=seed).fit(*train_part)
-    probs = model.predict_proba(test_part[0])
+    fitted = PooledLinear(len(classes), c=c, seed=seed).fit(*train_part)
+    probs = fitted.predict_proba(test_part[0])
 
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir / "config.json", config.to_json())
@@ -247,8 +288,9 @@ def run_pooled_baseline(
     )
     manifest = environment_manifest(torch.device("cpu"))
     manifest.update(
-        model="pooled",
-        features=f"per-band mean and std of the log-Mel ({2 * config.preprocess.n_mels} values)",
+        model=model,
+        features=LINEAR_FEATURES.get(model, model),
+        speaker_norm=config.data.speaker_norm,
         c=c,
         val_macro_f1_by_c={str(k): v for k, v in scores.items()},
         cache_dir=str(cache_dir),
@@ -267,8 +309,9 @@ def run_protocols(
     root: Path,
     runs: Sequence[ProtocolRun],
     *,
-    models: Sequence[str] = PROTOCOL_MODELS,
+    models: Sequence[str] = ("network", "pooled"),
     baseline_runs: Sequence[ProtocolRun] | None = None,
+    features: dict[str, dict[str, np.ndarray]] | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, list[Path]]:
@@ -279,8 +322,12 @@ def run_protocols(
     runs
         The network's runs (see :func:`protocol_runs`).
     baseline_runs
-        The pooled baseline's runs, when they should differ (it is cheap enough for every fold
-        and seed); ``runs`` when ``None``.
+        The linear baselines' runs, when they should differ (they are cheap enough for every
+        fold and seed); ``runs`` when ``None``.
+    features
+        Clip features of the linear baselines, by model name; the pooled log-Mel statistics
+        are computed from the cache when absent, eGeMAPS must be given
+        (:func:`cmaf.data.egemaps.egemaps_features`).
 
     Returns
     -------
@@ -291,13 +338,21 @@ def run_protocols(
     if unknown:
         raise ValueError(f"unknown model(s) {unknown}; use {', '.join(PROTOCOL_MODELS)}")
     cache_dir = resolve_cache_dir(cache_dir)
+    features = dict(features or {})
     out: dict[str, list[Path]] = {}
-    if "pooled" in models:
-        rows = load_manifest(cache_dir)
-        features = _features(cache_dir, [row["clip_id"] for row in rows])
-        out["pooled"] = [
-            run_pooled_baseline(
-                run.configure(config), cache_dir, root / "pooled" / run.name, features
+    for model in (m for m in models if m in LINEAR_FEATURES):
+        if model not in features:
+            if model != "pooled":
+                raise ValueError(f"run_protocols: no {model} features given")
+            rows = load_manifest(cache_dir)
+            features[model] = pooled_features(cache_dir, [row["clip_id"] for row in rows])
+        out[model] = [
+            run_linear_baseline(
+                run.configure(config),
+                cache_dir,
+                root / model / run.name,
+                features[model],
+                model,
             )
             for run in (runs if baseline_runs is None else baseline_runs)
         ]
