@@ -482,13 +482,15 @@ def compare(difference: float, low: float, high: float, lead: str, trail: str) -
     interval = f"95 % interval {100 * low:+.1f} to {100 * high:+.1f}"
     points = f"{abs(100 * difference):.1f} points ({interval})"
     if low > 0:
-        return f"{lead} is ahead of {trail} by {points}"
-    if high < 0:
-        return f"{lead} is behind {trail} by {points}"
-    return (
-        f"{lead} and {trail} are within noise of each other "
-        f"({100 * difference:+.1f} points, {interval})"
-    )
+        sentence = f"{lead} is ahead of {trail} by {points}"
+    elif high < 0:
+        sentence = f"{lead} is behind {trail} by {points}"
+    else:
+        sentence = (
+            f"{lead} and {trail} are within noise of each other "
+            f"({100 * difference:+.1f} points, {interval})"
+        )
+    return sentence[:1].upper() + sentence[1:]
 
 
 def standing(accuracy: float, low: float, high: float, anchors) -> list[str]:
@@ -502,10 +504,8 @@ def standing(accuracy: float, low: float, high: float, anchors) -> list[str]:
     for anchor in anchors:
         value = anchor.value / 100
         where = "above" if low > value else "below" if high < value else "within the interval of"
-        phrases.append(
-            f"{where} {anchor.citation.split(',')[0]} ({anchor.value_text()} % {anchor.metric}, "
-            f"{anchor.model})"
-        )
+        authors = anchor.citation.split(")")[0] + ")"
+        phrases.append(f"{where} {authors} ({anchor.value_text()} % {anchor.metric})")
     return phrases
 
 

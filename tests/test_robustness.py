@@ -333,6 +333,11 @@ def test_rise_test_is_mcnemars_exact_one_sided_test():
     assert (gains, losses) == (4, 1)
     assert p == pytest.approx((5 + 1) / 32)  # P(X >= 4), X ~ Bin(5, 1/2)
     assert rb.rise_test([1, 0], [1, 0]) == (0, 0, 1.0)
+    # Thousands of discordant clips (a whole real-data sweep pooled): finite, and right.
+    many_before = [1] * 1500 + [0] * 1500
+    many_after = [0] * 1500 + [1] * 1500
+    gains, losses, p = rb.rise_test(many_before, many_after)
+    assert (gains, losses) == (1500, 1500) and 0.5 < p < 0.52
     with pytest.raises(ValueError, match="2 clips before, 3 after"):
         rb.rise_test([1, 0], [1, 0, 1])
 

@@ -214,6 +214,6 @@ def test_standing_against_anchors_uses_the_interval():
     from cmaf.anchors import Anchor
 
     anchor = Anchor("X (2020), J", "m", "p", True, "accuracy", 60.0, "s")
-    assert speech.standing(0.7, 0.65, 0.75, [anchor])[0].startswith("above X (2020)")
+    assert speech.standing(0.7, 0.65, 0.75, [anchor])[0] == "above X (2020) (60.00 % accuracy)"
     assert speech.standing(0.5, 0.45, 0.55, [anchor])[0].startswith("below X (2020)")
     assert speech.standing(0.6, 0.55, 0.65, [anchor])[0].startswith("within the interval of X")
