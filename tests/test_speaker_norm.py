@@ -142,9 +142,13 @@ def test_training_augmentation_adds_the_masks_of_the_config():
     from cmaf.training.loop import training_augmentation
 
     config = load_config("speech")
+    assert training_augmentation(config) == AugmentConfig.none()  # the profile trains clean
+    config.train.spec_masks = 2
     augment = training_augmentation(config)
-    assert augment.spec_masks == config.train.spec_masks == 2
+    assert augment.spec_masks == 2
     assert not (augment.noise or augment.pitch_shift or augment.time_stretch)  # augment off
+    config.train.augment = True
+    assert training_augmentation(config).noise and training_augmentation(config).spec_masks == 2
 
 
 # ------------------------------------------------------------------ the speech recipe, trained
