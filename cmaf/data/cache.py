@@ -306,6 +306,39 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
+def check_clip_ids(ids: Sequence[str]) -> None:
+    """Raise ``ValueError`` on duplicate clip ids, or ids that collide as item file names."""
+    if len(set(ids)) != len(ids):
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(f"duplicate clip ids: {', '.join(dupes[:5])}")
+    if len({item_name(i) for i in ids}) != len(ids):
+        raise ValueError("clip ids collide once made file-name safe")
+
+
+def run_jobs(task, jobs, workers: int, executor, collect, bar) -> None:
+    """``collect(*task(*job))`` for every job, in ``workers`` processes of ``executor(n)``
+    (in this process when ``workers <= 1`` or there is one job), advancing ``bar`` per job.
+
+    Results are collected as jobs finish; an exception (or Ctrl-C) cancels the jobs not yet
+    started and propagates.
+    """
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            collect(*task(*job))
+            bar.update()
+        return
+    with executor(min(workers, len(jobs))) as pool:
+        futures = [pool.submit(task, *job) for job in jobs]
+        try:
+            for future in as_completed(futures):
+                collect(*future.result())
+                bar.update()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
 def _executor(workers: int) -> ProcessPoolExecutor:
     # forkserver: children fork from a clean server that has imported torch once, so they start
     # fast and never inherit a parent's OpenMP state (plain fork after torch use can deadlock).
@@ -428,11 +461,7 @@ def prepare(
     check_dependencies(cfg)
     records = list(records)
     ids = [r.clip_id for r in records]
-    if len(set(ids)) != len(ids):
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        raise ValueError(f"duplicate clip ids: {', '.join(dupes[:5])}")
-    if len({item_name(i) for i in ids}) != len(ids):
-        raise ValueError("clip ids collide once made file-name safe")
+    check_clip_ids(ids)
     classes = list(classes) if classes is not None else sorted({r.label for r in records})
     unknown = sorted({r.label for r in records} - set(classes))
     if unknown:
@@ -475,21 +504,9 @@ def prepare(
 
     bar = tqdm(total=len(todo), disable=not progress, unit="clip", desc="prepare", file=sys.stderr)
     try:
-        if workers <= 1 or len(todo) <= 1:
-            for record in todo:
-                collect(*_process_one(record, cfg, items_dir))
-                bar.update()
-        else:
-            with _executor(min(workers, len(todo))) as pool:
-                futures = [pool.submit(_process_one, r, cfg, items_dir) for r in todo]
-                try:
-                    for future in as_completed(futures):
-                        collect(*future.result())
-                        bar.update()
-                except BaseException:
-                    for future in futures:
-                        future.cancel()
-                    raise
+        run_jobs(
+            _process_one, [(r, cfg, items_dir) for r in todo], workers, _executor, collect, bar
+        )
     finally:
         bar.close()
 

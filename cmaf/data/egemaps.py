@@ -59,7 +59,7 @@ import time
 import warnings
 import zipfile
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -73,8 +73,10 @@ from cmaf.data.cache import (
     _problem_from,
     _remove_stale_temporaries,
     atomic_write_bytes,
+    check_clip_ids,
     item_name,
     npz_bytes,
+    run_jobs,
 )
 from cmaf.data.records import ClipRecord, DataError, Problem
 
@@ -382,20 +384,15 @@ def extract_egemaps(
     Notes
     -----
     With ``workers > 1`` the workers start by spawn, so a script calling this must guard its
-    entry point with ``if __name__ == "__main__":``. Extraction costs about 0.07 s of CPU per
-    RAVDESS clip (read, resample, openSMILE), plus a few seconds for each worker to start (it
-    imports torch for the resampler): all 1440 speech clips took 136 s with 2 workers on two
-    cores shared with a training run; a second call reads them from the cache in 0.3 s.
+    entry point with ``if __name__ == "__main__":``; each worker takes a few seconds to start
+    (it imports torch for the resampler). The book's Performance appendix shows what the
+    extraction took in its build.
     """
     from tqdm import tqdm
 
     records = [_as_record(c) for c in clips]
     ids = [r.clip_id for r in records]
-    if len(set(ids)) != len(ids):
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        raise ValueError(f"duplicate clip ids: {', '.join(dupes[:5])}")
-    if len({item_name(i) for i in ids}) != len(ids):
-        raise ValueError("clip ids collide once made file-name safe")
+    check_clip_ids(ids)
 
     cache_dir = cache_dir_for(cache_root)
     items_dir = cache_dir / ITEMS
@@ -443,21 +440,9 @@ def extract_egemaps(
             bar.write(str(problem), file=sys.stderr)
 
     try:
-        if workers <= 1 or len(todo) <= 1:
-            for record, key in todo:
-                collect(*_extract_one(record, key, items_dir))
-                bar.update()
-        else:
-            with _executor(min(workers, len(todo))) as pool:
-                futures = [pool.submit(_extract_one, r, k, items_dir) for r, k in todo]
-                try:
-                    for future in as_completed(futures):
-                        collect(*future.result())
-                        bar.update()
-                except BaseException:
-                    for future in futures:
-                        future.cancel()
-                    raise
+        run_jobs(
+            _extract_one, [(r, k, items_dir) for r, k in todo], workers, _executor, collect, bar
+        )
     finally:
         bar.close()
 
