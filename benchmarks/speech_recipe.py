@@ -135,7 +135,7 @@ def main() -> int:
             flush=True,
         )
     full = results["speech profile"]
-    print("\ndifference from the speech profile (points; negative: the lever helps):")
+    print("\neach variant minus the speech profile (points):")
     for name, row in results.items():
         if name == "speech profile":
             continue
