@@ -332,10 +332,26 @@ def _order(key: tuple[str, str, bool]) -> tuple[int, int, bool]:
     )
 
 
-def _speakers(summary: dict) -> dict[str, str]:
+def _grouped(out: str | Path, summary: dict | None):
+    """The finished run groups of ``out`` and each cached clip's speaker."""
     from cmaf.data.dataset import load_manifest
 
-    return {row["clip_id"]: row["speaker"] for row in load_manifest(summary["cache_dir"])}
+    summary = summary or load_summary(out)
+    groups = run_groups(out, summary)
+    if not groups:
+        return groups, {}
+    rows = load_manifest(summary["cache_dir"])
+    return groups, {row["clip_id"]: row["speaker"] for row in rows}
+
+
+def _paired_difference(first, second, n_boot: int) -> tuple[float, float, float]:
+    """Accuracy of ``first`` minus ``second`` (:func:`_correct` pairs) and its 95 % interval
+    under a paired speaker-cluster bootstrap."""
+    from cmaf.evaluation.metrics import cluster_bootstrap
+
+    boot = cluster_bootstrap([first, second], n_boot=n_boot)
+    low, high = np.nanpercentile(boot[:, 0] - boot[:, 1], [2.5, 97.5])
+    return float(first[0].mean() - second[0].mean()), float(low), float(high)
 
 
 def _correct(run_dirs: list[Path], speakers: dict[str, str]) -> tuple[np.ndarray, list[str]]:
@@ -363,10 +379,7 @@ def results_table(out: str | Path, summary: dict | None = None, n_boot: int = 20
     from cmaf.evaluation.metrics import cluster_bootstrap
     from cmaf.evaluation.runs import aggregate_runs
 
-    out = Path(out)
-    summary = summary or load_summary(out)
-    groups = run_groups(out, summary)
-    speakers = _speakers(summary) if groups else {}
+    groups, speakers = _grouped(out, summary)
     rows = []
     for key in sorted(groups, key=_order):
         model, protocol, norm = key
@@ -402,30 +415,23 @@ def protocol_gaps(out: str | Path, summary: dict | None = None, n_boot: int = 20
     """
     import pandas as pd
 
-    from cmaf.evaluation.metrics import cluster_bootstrap
-
-    out = Path(out)
-    summary = summary or load_summary(out)
-    groups = run_groups(out, summary)
-    speakers = _speakers(summary) if groups else {}
+    groups, speakers = _grouped(out, summary)
     rows = []
     for model, protocol, norm in sorted(groups, key=_order):
         if protocol != "random" or (model, "held-out", norm) not in groups:
             continue
         random = _correct(groups[(model, "random", norm)], speakers)
         held = _correct(groups[(model, "held-out", norm)], speakers)
-        boot = cluster_bootstrap([random, held], n_boot=n_boot)
-        diff = boot[:, 0] - boot[:, 1]
-        low, high = np.nanpercentile(diff, [2.5, 97.5])
+        gap, low, high = _paired_difference(random, held, n_boot)
         rows.append(
             {
                 "model": model,
                 "speaker_norm": norm,
                 "random": float(random[0].mean()),
                 "held_out": float(held[0].mean()),
-                "gap": float(random[0].mean() - held[0].mean()),
-                "gap_low": float(low),
-                "gap_high": float(high),
+                "gap": gap,
+                "gap_low": low,
+                "gap_high": high,
             }
         )
     return pd.DataFrame(
@@ -446,12 +452,7 @@ def model_differences(
     (fractions)."""
     import pandas as pd
 
-    from cmaf.evaluation.metrics import cluster_bootstrap
-
-    out = Path(out)
-    summary = summary or load_summary(out)
-    groups = run_groups(out, summary)
-    speakers = _speakers(summary) if groups else {}
+    groups, speakers = _grouped(out, summary)
     rows = []
     if (reference, protocol, speaker_norm) in groups:
         ours = _correct(groups[(reference, protocol, speaker_norm)], speakers)
@@ -459,15 +460,14 @@ def model_differences(
             if model == reference or p != protocol or norm != speaker_norm:
                 continue
             theirs = _correct(groups[(model, p, norm)], speakers)
-            boot = cluster_bootstrap([ours, theirs], n_boot=n_boot)
-            low, high = np.nanpercentile(boot[:, 0] - boot[:, 1], [2.5, 97.5])
+            difference, low, high = _paired_difference(ours, theirs, n_boot)
             rows.append(
                 {
                     "model": reference,
                     "other": model,
-                    "difference": float(ours[0].mean() - theirs[0].mean()),
-                    "low": float(low),
-                    "high": float(high),
+                    "difference": difference,
+                    "low": low,
+                    "high": high,
                 }
             )
     return pd.DataFrame(rows, columns=["model", "other", "difference", "low", "high"])

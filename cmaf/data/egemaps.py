@@ -149,7 +149,7 @@ def cache_dir_for(cache_root: str | Path) -> Path:
 
 @functools.lru_cache(maxsize=1)
 def _smile():
-    """One openSMILE instance per process (building it parses the config: about 0.5 s)."""
+    """One openSMILE instance per process (building it parses the feature config)."""
     import opensmile
 
     return opensmile.Smile(

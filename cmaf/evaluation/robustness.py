@@ -406,7 +406,8 @@ def _write_rows(path: Path, rows: Sequence[Mapping[str, object]]) -> None:
 def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
     from tqdm import tqdm
 
-    from cmaf.data.dataset import load_manifest, resolve_cache_dir
+    from cmaf.data.dataset import load_manifest, mel_speaker_stats, resolve_cache_dir
+    from cmaf.data.speaker_norm import standardize_by_speaker
     from cmaf.data.splits import Split
     from cmaf.evaluation.metrics import classification_report
     from cmaf.training.loop import _backbone_key, class_names, select_device
@@ -436,8 +437,6 @@ def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
     if reads_audio and config.data.speaker_norm:
         # A run trained on per-speaker standardised log-Mels sees its corrupted test clips
         # standardised with its speakers' clean statistics, those it was evaluated with.
-        from cmaf.data.dataset import mel_speaker_stats
-
         key = ("speaker-stats", str(cache_dir))
         if key not in memo:
             memo[key] = mel_speaker_stats(cache_dir, manifest)
@@ -466,8 +465,6 @@ def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
                             mel, condition, ids, shapes, silence, keep_level=sweep.keep_level
                         )
                         if speaker_stats is not None:
-                            from cmaf.data.speaker_norm import standardize_by_speaker
-
                             speakers = [row["speaker"] for row in batch_rows]
                             mel_in = torch.from_numpy(
                                 standardize_by_speaker(
