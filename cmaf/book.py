@@ -65,6 +65,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from cmaf.arguments import int_list
+
 #: Accepted ``--dataset`` values; "synthetic" is generated and read as RAVDESS.
 DATASETS = ("synthetic", "ravdess", "crema-d", "iemocap")
 #: Accepted ``--profile`` values (see :mod:`cmaf.training.config`).
@@ -250,16 +252,6 @@ def _shown_path(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return str(path.resolve())
-
-
-def _parse_seeds(text: str) -> tuple[int, ...]:
-    try:
-        seeds = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seeds such as 0,1,2, got {text!r}") from None
-    if not seeds:
-        raise argparse.ArgumentTypeError("at least one seed is needed")
-    return seeds
 
 
 # ----------------------------------------------------------------------------- stages
@@ -1022,7 +1014,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--profile", default="cpu", choices=PROFILES, help="(default %(default)s)")
     parser.add_argument(
-        "--seeds", type=_parse_seeds, default=(0,), help="comma-separated seeds (default 0)"
+        "--seeds", type=int_list, default=(0,), help="comma-separated seeds (default 0)"
     )
     parser.add_argument(
         "--runs-root",
@@ -1047,6 +1039,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from cmaf.arguments import UsageError, output_dir
+
+    try:
+        output_dir(args.out, "--out")
+        if args.runs_root is not None:
+            output_dir(args.runs_root, "--runs-root")
+    except UsageError as exc:
+        print(f"cmaf book: error: {exc}", file=sys.stderr)
+        return 2
     try:
         index = build_book(
             dataset=args.dataset,

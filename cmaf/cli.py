@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+from cmaf.arguments import one_line
 
 # One line per sub-command module, in the order ``cmaf --help`` lists them.
 COMMANDS = [
@@ -47,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cmaf: interrupted", file=sys.stderr)
         return 130
+    except (ValueError, KeyError, OSError) as exc:
+        # Bad input that a command did not catch itself still gets one line, never a
+        # traceback; CMAF_TRACEBACK=1 shows the traceback (for reporting a bug).
+        if os.environ.get("CMAF_TRACEBACK"):
+            raise
+        print(f"cmaf {args.command}: {one_line(exc)}", file=sys.stderr)
+        return 1 if isinstance(exc, OSError) else 2
 
 
 if __name__ == "__main__":

@@ -151,7 +151,7 @@ def run_speech(
     from cmaf.evaluation.robustness import run_robustness
     from cmaf.training.checkpoint import atomic_write_text
     from cmaf.training.loop import TrainingDiverged
-    from cmaf.training.protocols import count_folds, protocol_runs, run_protocols
+    from cmaf.training.protocols import check_folds, count_folds, protocol_runs, run_protocols
 
     if plan not in PLANS:
         raise SpeechError(f"unknown plan {plan!r}: use one of {', '.join(PLANS)}")
@@ -207,8 +207,10 @@ def run_speech(
 
     n_folds = count_folds(config, cache_dir)
     folds = spec.folds if spec.folds is not None else tuple(range(n_folds))
-    if max(folds) >= n_folds:
-        raise SpeechError(f"plan {plan}: fold {max(folds)} but the data give {n_folds} folds")
+    try:
+        check_folds(folds, n_folds)
+    except ValueError as exc:
+        raise SpeechError(f"plan {plan}: {exc}") from None
     network_runs = protocol_runs(spec.seeds, folds, spec.speaker_norm)
     baseline_runs = protocol_runs(spec.baseline_seeds, range(n_folds), spec.speaker_norm)
     try:
@@ -575,6 +577,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from cmaf.arguments import UsageError, output_dir
+
+    try:
+        output_dir(args.out, "--out")
+    except UsageError as exc:
+        print(f"cmaf speech: {exc}", file=sys.stderr)
+        return 2
     try:
         path = run_speech(args.root, args.out, args.plan, progress=not args.quiet)
     except SpeechError as exc:

@@ -104,6 +104,12 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"unknown dataset {args.dataset!r}: valid names are {', '.join(DATASETS)}")
     if not args.root.is_dir():
         return _fail(f"{args.root}: dataset root is not a folder")
+    from cmaf.arguments import UsageError, output_dir
+
+    try:
+        output_dir(args.cache, "--cache")
+    except UsageError as exc:
+        return _fail(str(exc))
     options: dict[str, str] = {}
     for item in args.scan_option:
         key, sep, value = item.partition("=")

@@ -8,17 +8,52 @@ from typing import Any
 
 from cmaf.evaluation.metrics import aggregate_seeds, format_mean_std
 
+#: What marks a folder as a run directory: ``config.json`` beside one of these.
+_RUN_MARKERS = ("checkpoints", "metrics.json", "split.json", "run.json")
+#: Keys of ``metrics.json`` that readers rely on.
+_METRICS_KEYS = ("scalars", "test", "selected_epoch")
+
+
+def is_run_dir(path: str | Path) -> bool:
+    """Whether ``path`` is a run directory (``cmaf train``'s output)."""
+    path = Path(path)
+    return (path / "config.json").is_file() and any((path / m).exists() for m in _RUN_MARKERS)
+
+
+def run_dir_containing(path: str | Path) -> Path | None:
+    """The run directory that ``path`` is in (or is), or ``None``."""
+    path = Path(path).expanduser().absolute()
+    for folder in (path, *path.parents):
+        if is_run_dir(folder):
+            return folder
+    return None
+
 
 def load_metrics(run_dir: str | Path) -> dict[str, Any]:
-    """``metrics.json`` of a finished run; one clear line when the run has none."""
+    """``metrics.json`` of a finished run; one clear line when it is missing or damaged."""
     path = Path(run_dir) / "metrics.json"
+    if not Path(run_dir).is_dir():
+        raise FileNotFoundError(f"{run_dir}: no such run directory")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing (the run did not finish; resume it first)")
-    return json.loads(path.read_text())
+    fix = f"re-run `cmaf train --resume --out {run_dir}` with the run's config to rewrite it"
+    try:
+        metrics = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: damaged, not valid JSON ({exc}); {fix}") from None
+    if not isinstance(metrics, dict):
+        raise ValueError(f"{path}: damaged, not a JSON object; {fix}")
+    missing = [key for key in _METRICS_KEYS if key not in metrics]
+    if missing or not isinstance(metrics["test"], dict) or "class_names" not in metrics["test"]:
+        shown = ", ".join(missing) if missing else "test.class_names"
+        raise ValueError(f"{path}: damaged, no {shown}; {fix}")
+    return metrics
 
 
 def aggregate_runs(run_dirs: list[str | Path]) -> dict[str, Any]:
     """Mean ± sample std of every test scalar across runs (std 0 for a single run)."""
+    if not run_dirs:
+        raise ValueError("no finished runs to aggregate")
     metrics = [load_metrics(d) for d in run_dirs]
     classes = {tuple(m["test"]["class_names"]) for m in metrics}
     if len(classes) != 1:

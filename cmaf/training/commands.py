@@ -41,7 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "several (e.g. seeds), and write the aggregate as JSON with --out.",
     )
     evaluate.add_argument("runs", nargs="+", help="run directories")
-    evaluate.add_argument("--out", help="write the aggregate JSON here")
+    evaluate.add_argument(
+        "--out", help="write the aggregate JSON here (a new file outside the run directories)"
+    )
+    evaluate.add_argument("--force", action="store_true", help="replace an existing --out file")
     evaluate.set_defaults(func=_evaluate)
 
     config = subparsers.add_parser(
@@ -56,7 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _fail(command: str, exc: BaseException) -> int:
-    print(f"cmaf {command}: {exc}", file=sys.stderr)
+    from cmaf.arguments import one_line
+
+    print(f"cmaf {command}: {one_line(exc)}", file=sys.stderr)
     return 1 if not isinstance(exc, ValueError) else 2
 
 
@@ -108,15 +113,27 @@ def _check_dataset(cache: str, dataset: str) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from cmaf.evaluation.runs import aggregate_runs, format_aggregate
+    from cmaf.arguments import UsageError, output_file
+    from cmaf.evaluation.runs import aggregate_runs, format_aggregate, run_dir_containing
+    from cmaf.training.checkpoint import atomic_write_text
 
     try:
+        if args.out:
+            # Checked before anything is read: a run's own files must never be overwritten
+            # (writing the aggregate over a run's metrics.json would break that run).
+            inside = run_dir_containing(args.out)
+            if inside is not None:
+                raise UsageError(
+                    f"--out {args.out}: inside the run directory {inside}; write the aggregate "
+                    "outside any run"
+                )
+            out = output_file(args.out, "--out", force=args.force)
         summary = aggregate_runs(args.runs)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, OSError) as exc:
         return _fail("evaluate", exc)
     print(format_aggregate(summary))
     if args.out:
-        Path(args.out).write_text(json.dumps(summary, indent=2) + "\n")
+        atomic_write_text(out, json.dumps(summary, indent=2) + "\n")
     return 0
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from cmaf.arguments import int_list, optional_int_list, output_dir
 from cmaf.evaluation.robustness import SweepConfig, add_noise_level_option, run_robustness
 from cmaf.models.config import FUSIONS
 from cmaf.training.config import ExperimentConfig
@@ -134,6 +135,7 @@ def run_compare(
     from cmaf.training.protocols import (
         ProtocolRun,
         _same_config,
+        check_folds,
         count_folds,
         ensure_run,
         protocol_runs,
@@ -144,11 +146,15 @@ def run_compare(
         raise ValueError(f"unknown fusion(s) {unknown}; use any of {', '.join(FUSIONS)}")
     out = Path(out)
     reuse = reuse or {}
+    grouped = ExperimentConfig.from_dict(config.to_dict())
+    if groups_per_fold is not None:
+        grouped.data.groups_per_fold = groups_per_fold
+    # Checked before any run trains: a fold the data do not give would fail only after the
+    # runs before it had spent their time.
     if folds is None:
-        grouped = ExperimentConfig.from_dict(config.to_dict())
-        if groups_per_fold is not None:
-            grouped.data.groups_per_fold = groups_per_fold
         folds = range(count_folds(grouped, cache_dir))
+    elif folds:
+        check_folds(folds, count_folds(grouped, cache_dir))
     planned = protocol_runs(seeds, folds)
     rows = []
     swept: dict[str, list[Path]] = {}
@@ -253,9 +259,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--fusions", help="comma-separated models (default: the plan's, or cmaf,audio,video)"
     )
-    parser.add_argument("--seeds", help="comma-separated seeds (default: the plan's, or 0)")
     parser.add_argument(
-        "--folds", help="comma-separated held-out folds (default: the plan's, or none)"
+        "--seeds", type=int_list, help="comma-separated seeds (default: the plan's, or 0)"
+    )
+    parser.add_argument(
+        "--folds",
+        type=optional_int_list,
+        help="comma-separated held-out folds, '' for none (default: the plan's, or none)",
     )
     parser.add_argument("--epochs", type=int, help="override train.epochs")
     parser.add_argument(
@@ -266,10 +276,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_noise_level_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=_run)
-
-
-def _ints(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.split(",") if part.strip())
 
 
 def _sweep(plan: ComparePlan, args: argparse.Namespace) -> SweepConfig | None:
@@ -289,13 +295,14 @@ def _run(args: argparse.Namespace) -> int:
         if epochs is not None:
             config.train.epochs = epochs
         fusions = args.fusions.split(",") if args.fusions else plan.fusions
+        output_dir(args.out, "--out")
         path = run_compare(
             config,
             args.cache,
             args.out,
             [f.strip() for f in fusions if f.strip()],
-            _ints(args.seeds) if args.seeds else (plan.seeds or (0,)),
-            _ints(args.folds) if args.folds is not None else plan.folds,
+            args.seeds or plan.seeds or (0,),
+            args.folds if args.folds is not None else plan.folds,
             groups_per_fold=plan.groups_per_fold,
             robustness=_sweep(plan, args),
             progress=not args.quiet,

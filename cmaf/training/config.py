@@ -386,8 +386,13 @@ def load_config(name_or_path: str | Path) -> ExperimentConfig:
         )
     try:
         data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"{path}: holds a JSON {type(data).__name__}, not an object; a config is an object "
+            'such as {"base": "cpu", "train": {"epochs": 5}} (see `cmaf config cpu`)'
+        )
     base = data.pop("base", None)
     if base is None:
         return ExperimentConfig.from_dict(data)

@@ -46,8 +46,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 import cmaf
+from cmaf.arguments import UsageError, existing, output_dir
 from cmaf.data.augment import AugmentConfig
-from cmaf.data.cache import CLASSES, CONFIG, MANIFEST
+from cmaf.data.cache import _TMP, CLASSES, CONFIG, MANIFEST, _remove_stale_temporaries
 from cmaf.data.dataset import CachedClips, load_manifest, mel_speaker_stats, resolve_cache_dir
 from cmaf.data.preprocessing import PreprocessConfig
 from cmaf.data.records import ClipRecord
@@ -439,8 +440,34 @@ def init_distributed(device_request: str) -> Dist:
 # --------------------------------------------------------------------------- training
 
 
-def new_run_dir(out: str | Path | None, name: str, resume: bool) -> Path:
-    """Pick the run directory; never reuse another run's directory unless resuming."""
+#: What ``train`` writes into a run directory before its first checkpoint. A folder holding
+#: nothing else is a run stopped before it saved anything worth resuming.
+EARLY_FILES = ("config.json", "split.json", "attention_init.npz")
+
+
+def _unstarted(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds only what a run writes before its first checkpoint."""
+    for path in run_dir.iterdir():
+        if path.name == "checkpoints" and path.is_dir():
+            if any(not _TMP.match(p.name) for p in path.iterdir()):
+                return False
+        elif path.name not in EARLY_FILES and not _TMP.match(path.name):
+            return False
+    return True
+
+
+def new_run_dir(out: str | Path | None, name: str, resume: bool) -> tuple[Path, bool]:
+    """Pick the run directory and whether there is a checkpoint to resume from.
+
+    Never reuses another run's directory unless resuming. With ``resume``, a directory
+    without ``checkpoints/last.pt`` that holds only what a run writes before its first
+    checkpoint (or does not exist) starts afresh: a run killed that early lost nothing.
+
+    Returns
+    -------
+    (Path, bool)
+        The directory, and ``True`` when ``checkpoints/last.pt`` is there to resume from.
+    """
     if out is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / f"{name}-{stamp}"
@@ -449,14 +476,23 @@ def new_run_dir(out: str | Path | None, name: str, resume: bool) -> Path:
             out = Path("runs") / f"{name}-{stamp}-{suffix}"
             suffix += 1
     out = Path(out)
+    if existing(out, "--out") and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file, not a folder; choose a folder")
     if resume:
-        if not (out / "checkpoints" / "last.pt").is_file():
-            raise FileNotFoundError(f"{out}: nothing to resume (no checkpoints/last.pt)")
-    elif out.exists() and any(out.iterdir()):
+        if (out / "checkpoints" / "last.pt").is_file():
+            return out, True
+        if out.exists() and not _unstarted(out):
+            raise FileNotFoundError(
+                f"{out}: nothing to resume (no checkpoints/last.pt) and it holds files that "
+                "are not a run's; choose another --out"
+            )
+        return out, False
+    if out.exists() and any(out.iterdir()):
+        hint = "start it afresh" if _unstarted(out) else "continue it"
         raise FileExistsError(
-            f"{out}: already holds a run; pass --resume to continue it or choose another --out"
+            f"{out}: already holds a run; pass --resume to {hint} or choose another --out"
         )
-    return out
+    return out, False
 
 
 def train(
@@ -512,10 +548,18 @@ def train(
     records = records_from_manifest(rows)
     split = make_split(config, records)
 
-    run_dir = new_run_dir(out_dir, config.name, resume) if dist.main else Path(out_dir or ".")
+    if dist.main:
+        run_dir, resume = new_run_dir(out_dir, config.name, resume)
+    else:
+        run_dir = Path(out_dir or ".")
+        resume = resume and (run_dir / "checkpoints" / "last.pt").is_file()
     ckpt_dir = run_dir / "checkpoints"
     if dist.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        output_dir(run_dir, "--out")
+        # Partial checkpoint writes of a killed process, which no one will finish.
+        _remove_stale_temporaries(run_dir)
+        if ckpt_dir.is_dir():
+            _remove_stale_temporaries(ckpt_dir)
         if resume:
             saved = json.loads((run_dir / "config.json").read_text())
             if saved != json.loads(config.to_json()):

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -126,6 +125,16 @@ def count_folds(config: ExperimentConfig, cache_dir: str | Path) -> int:
     return len(held_out_folds(records, fold_size=config.data.groups_per_fold))
 
 
+def check_folds(folds: Sequence[int], n_folds: int) -> None:
+    """Raise ``ValueError`` naming the folds a plan asks for that the data do not give."""
+    outside = sorted({int(f) for f in folds if not 0 <= int(f) < n_folds})
+    if outside:
+        raise ValueError(
+            f"fold(s) {', '.join(map(str, outside))} asked for, but the data give {n_folds} "
+            f"held-out folds (0..{n_folds - 1}); choose folds in that range"
+        )
+
+
 def _checked_split(config: ExperimentConfig, rows: list[dict[str, str]]) -> Split:
     """``config``'s split of the manifest ``rows``; a held-out one must share no speaker."""
     records = records_from_manifest(rows)
@@ -170,8 +179,9 @@ def ensure_run(
 
     A run with ``metrics.json`` is reused when its ``config.json`` equals ``config``; one trained
     with another config raises ``ValueError`` naming the fields that differ (it is neither
-    reported as this config's nor overwritten); one with ``checkpoints/last.pt`` is resumed; a
-    folder stopped before its first checkpoint is removed and trained afresh.
+    reported as this config's nor overwritten); anything else goes to ``train(resume=True)``,
+    which resumes from ``checkpoints/last.pt`` and starts a run stopped before its first
+    checkpoint afresh.
     """
     log = log or (lambda message: print(message, file=sys.stderr))
     if (run_dir / "metrics.json").is_file():
@@ -192,12 +202,10 @@ def ensure_run(
         log(f"{run_dir.name}: finished earlier, reused")
         return run_dir
     resume = (run_dir / "checkpoints" / "last.pt").is_file()
-    if not resume and run_dir.exists():
-        shutil.rmtree(run_dir)  # stopped before its first checkpoint: nothing worth keeping
     log(f"{run_dir.name}" + (" (resuming)" if resume else ""))
     if config.data.split == "held-out":
         _checked_split(config, load_manifest(resolve_cache_dir(cache_dir)))
-    return train(config, cache_dir, run_dir, resume=resume, progress=progress)
+    return train(config, cache_dir, run_dir, resume=True, progress=progress)
 
 
 def pooled_features(cache_dir: Path, clip_ids: Sequence[str]) -> dict[str, np.ndarray]:
