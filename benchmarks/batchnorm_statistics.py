@@ -40,10 +40,10 @@ import torch
 def main(argv: list[str] | None = None) -> None:
     from torch.utils.data import DataLoader
 
-    from cmaf.book import random_split_run
     from cmaf.data.dataset import CachedClips, resolve_cache_dir
     from cmaf.data.splits import Split
     from cmaf.evaluation import robustness
+    from cmaf.layout import BookRuns
     from cmaf.training.checkpoint import atomic_torch_save, load_checkpoint
     from cmaf.training.loop import reestimate_batchnorm
 
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     cache = resolve_cache_dir(root / "cache")
     sweep = robustness.SweepConfig.noise_only(keep_level=not args.raise_noise_level)
     for seed in (int(s) for s in args.seeds.split(",")):
-        run = random_split_run(root, args.fusion, seed)
+        run = BookRuns(root).random_split_run(args.fusion, seed)
         if not (run / "metrics.json").is_file():
             raise SystemExit(f"{run}: no finished run (build the book or run cmaf compare first)")
         config, model = robustness.load_trained(run, torch.device("cpu"))

@@ -44,10 +44,10 @@ def _accuracy(run_dir: Path) -> float:
 def main(argv: list[str] | None = None) -> None:
     from sklearn.metrics import f1_score
 
-    from cmaf.book import random_split_run
     from cmaf.data.dataset import load_manifest, resolve_cache_dir
     from cmaf.data.splits import Split
     from cmaf.evaluation.robustness import _load_batch, load_trained
+    from cmaf.layout import BookRuns
     from cmaf.models.model import CMAF
     from cmaf.training.loop import compute_frame_features
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=30)
     args = parser.parse_args(argv)
     root = Path(args.runs_root)
-    runs = {f: random_split_run(root, f, args.seed) for f in ("cmaf", "audio", "video")}
+    runs = {f: BookRuns(root).random_split_run(f, args.seed) for f in ("cmaf", "audio", "video")}
     missing = [str(p) for p in runs.values() if not (p / "metrics.json").is_file()]
     if missing:
         raise SystemExit(f"no finished run at {', '.join(missing)}: build the book first")

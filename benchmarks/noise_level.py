@@ -33,9 +33,9 @@ MIXTURES = {"level kept": True, "level raised": False}
 
 
 def main(argv: list[str] | None = None) -> None:
-    from cmaf.book import random_split_run
     from cmaf.data.dataset import load_manifest, resolve_cache_dir
     from cmaf.evaluation import robustness
+    from cmaf.layout import BookRuns
     from cmaf.training.loop import class_names
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     classes = class_names(cache, load_manifest(cache))
     loud = [classes.index(name) for name in LOUD_CLASSES if name in classes]
     seeds = [int(s) for s in args.seeds.split(",")]
-    runs = [random_split_run(root, args.fusion, seed) for seed in seeds]
+    runs = [BookRuns(root).random_split_run(args.fusion, seed) for seed in seeds]
     for run in runs:
         if not (run / "metrics.json").is_file():
             raise SystemExit(f"{run}: no finished run (build the book or run cmaf compare first)")

@@ -66,6 +66,7 @@ from pathlib import Path
 from typing import Any
 
 from cmaf.arguments import int_list
+from cmaf.layout import BookRuns
 
 #: Accepted ``--dataset`` values; "synthetic" is generated and read as RAVDESS.
 DATASETS = ("synthetic", "ravdess", "crema-d", "iemocap")
@@ -133,15 +134,6 @@ def source_root() -> Path:
 def default_runs_root(profile: str, dataset: str) -> Path:
     """``runs/book-<profile>-<dataset>`` (relative to the current directory)."""
     return Path("runs") / f"book-{profile}-{dataset}"
-
-
-def random_split_run(runs_root: str | Path, model: str, seed: int) -> Path:
-    """A build's random-split run of ``model`` and ``seed``: the ``train`` stage's
-    (``train/<model>-seed<S>``) when there is one, else the comparison's
-    (``compare/<model>/random-seed<S>``)."""
-    runs_root = Path(runs_root)
-    train = runs_root / "train" / f"{model}-seed{seed}"
-    return train if train.is_dir() else runs_root / "compare" / model / f"random-seed{seed}"
 
 
 def _log(progress: bool, message: str) -> None:
@@ -347,7 +339,7 @@ def train_runs(
     profile: str,
     seeds: Sequence[int],
     cache_dir: Path,
-    train_root: Path,
+    runs: BookRuns,
     num_classes: int,
     progress: bool,
 ) -> list[Path]:
@@ -363,8 +355,8 @@ def train_runs(
         Training seeds.
     cache_dir
         The prepared cache.
-    train_root
-        ``RUNS_ROOT/train``; runs go to ``<model>-seed<S>``.
+    runs
+        The build's folders; runs go to ``RUNS_ROOT/train/<model>-seed<S>``.
     num_classes
         Classes of the dataset.
     progress
@@ -380,7 +372,7 @@ def train_runs(
     run_dirs = []
     for seed in seeds:
         for model in MODELS:
-            run_dir = train_root / f"{model}-seed{seed}"
+            run_dir = runs.run(model, seed)
             run_dirs.append(run_dir)
             config = _book_config(profile, dataset, num_classes)
             config.name = f"{profile}-{model}"
@@ -416,7 +408,7 @@ def compare_runs(
     profile: str,
     seeds: Sequence[int],
     cache_dir: Path,
-    runs_root: Path,
+    runs: BookRuns,
     num_classes: int,
     progress: bool,
 ) -> Path:
@@ -434,15 +426,13 @@ def compare_runs(
     if plan.epochs is not None:
         config.train.epochs = plan.epochs
     reuse = {
-        (model, f"random-seed{seed}"): runs_root / "train" / f"{model}-seed{seed}"
-        for seed in seeds
-        for model in MODELS
+        (model, f"random-seed{seed}"): runs.run(model, seed) for seed in seeds for model in MODELS
     }
     try:
         return run_compare(
             config,
             cache_dir,
-            runs_root / "compare",
+            runs.compare,
             plan.fusions,
             plan.seeds if plan.seeds is not None else tuple(seeds),
             plan.folds,
@@ -916,7 +906,8 @@ def build_book(
     for needed in ("_config.yml", "_toc.yml"):
         if not (root / needed).is_file():
             raise BookError(f"{root}: no {needed} (run from the repository or pass source_dir)")
-    runs_root = Path(runs_root or default_runs_root(profile, dataset)).resolve()
+    runs = BookRuns(runs_root or default_runs_root(profile, dataset))
+    runs_root = runs.root
     out_dir = Path(out_dir).resolve()
     if dataset != "synthetic":
         if not data_root:
@@ -929,32 +920,28 @@ def build_book(
         if not speech_root.is_dir():
             raise BookError(f"{speech_root}: speech root is not a folder")
     chapters = chapter_sources(root)  # fail early on a missing chapter
-    stages = _Stages(runs_root / "stages.json", progress)
+    stages = _Stages(runs.stages, progress)
 
     with stages.stage("corpus"):
         if dataset == "synthetic":
             actors = actors or SYNTH_ACTORS[profile]
-            data_root = make_corpus(runs_root / "corpus", actors, progress)
+            data_root = make_corpus(runs.corpus, actors, progress)
     with stages.stage("prepare"):
         cache_dir, classes = prepare_cache(
-            dataset, Path(data_root), runs_root / "cache", profile, progress
+            dataset, Path(data_root), runs.cache_root, profile, progress
         )
     with stages.stage("train"):
-        run_dirs = train_runs(
-            dataset, profile, seeds, cache_dir, runs_root / "train", len(classes), progress
-        )
+        run_dirs = train_runs(dataset, profile, seeds, cache_dir, runs, len(classes), progress)
 
     with stages.stage("compare"):
-        compare_runs(dataset, profile, seeds, cache_dir, runs_root, len(classes), progress)
+        compare_runs(dataset, profile, seeds, cache_dir, runs, len(classes), progress)
 
     if speech_root:
         from cmaf.speech import BOOK_PLANS, SpeechError, run_speech
 
         with stages.stage("speech"):
             try:
-                run_speech(
-                    speech_root, runs_root / "speech", BOOK_PLANS[profile], progress=progress
-                )
+                run_speech(speech_root, runs.speech, BOOK_PLANS[profile], progress=progress)
             except SpeechError as exc:
                 raise BookError(f"speech: {exc}") from exc
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from cmaf import layout
 from cmaf.cli import main
 from cmaf.training.config import load_config
 from cmaf.training.loop import train
@@ -50,6 +51,7 @@ import cmaf.training.loop as loop
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)  # as abrupt as kill -9, before anything is saved
 loop.atomic_torch_save = die
+from cmaf import layout
 from cmaf.cli import main
 main(sys.argv[1:])
 """
@@ -251,3 +253,57 @@ def test_plans_are_checked_before_any_run_trains(tiny_cache, tmp_path, capsys):
     assert main([*train_args, "--split", "held-out", "--fold", "99", "--quiet"]) != 0
     assert "data.fold=99" in _one_line(capsys)
     assert not run.exists()
+
+
+# ------------------------------------------------------------ 6. chapters on a wrong runs_root
+
+CHAPTERS = sorted((REPO / "notebooks").glob("*.md"))
+
+
+@pytest.mark.parametrize(
+    ("make", "needs", "missing"),
+    [
+        (lambda root: None, {"models": ["cmaf"]}, "runs_root missing"),
+        (lambda root: root.mkdir(), {"models": ["cmaf"]}, "the finished cmaf run of seed 0"),
+        (lambda root: root.mkdir(), {"cache": True}, "the prepared cache"),
+        (lambda root: root.mkdir(), {"corpus": True}, "the corpus"),
+    ],
+)
+def test_require_names_the_missing_folder_and_the_command(make, needs, missing, tmp_path):
+    root = tmp_path / "runs"
+    make(root)
+    with pytest.raises(layout.ChapterInputMissing) as info:
+        layout.require(root, **needs, profile="smoke", seeds=[0])
+    message = str(info.value)
+    assert "\n" not in message and missing in message and str(root) in message
+    assert f"cmaf book --runs-root {root} --profile smoke --seeds 0" in message
+
+
+@pytest.mark.parametrize("chapter", [c.name for c in CHAPTERS], ids=lambda n: n[:2])
+def test_chapters_take_their_paths_from_layout(chapter):
+    """No chapter builds a run path by hand; those that read runs check them first."""
+    text = (REPO / "notebooks" / chapter).read_text()
+    assert 'RUNS / "' not in text and "Path(runs_root)" not in text
+    if "runs_root" in text.split("tags: [parameters]", 1)[-1].split("```", 1)[-1]:
+        assert "layout.require(" in text or "layout.BookRuns(" in text
+
+
+def test_a_chapter_on_a_wrong_runs_root_stops_with_one_line(tmp_path):
+    pytest.importorskip("papermill", reason="the book extra is not installed")
+    from cmaf.book import BookError, execute_chapters
+
+    wrong = tmp_path / "no-such-build"
+    chapter = REPO / "notebooks" / "04_results.md"
+    params = {"dataset": "synthetic", "data_root": "", "runs_root": str(wrong)}
+    with pytest.raises(BookError) as info:
+        execute_chapters(
+            [("notebooks/04_results", chapter)],
+            tmp_path / "out",
+            tmp_path / "stage",
+            {**params, "profile": "smoke", "seeds": [0]},
+            REPO,
+            False,
+        )
+    message = str(info.value)
+    assert "ChapterInputMissing" in message and str(wrong) in message
+    assert "make it with `cmaf book --runs-root" in message
