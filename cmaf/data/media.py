@@ -3,14 +3,29 @@
 Streams are always selected by type (``container.streams.audio[0]``), never by index: CREMA-D's
 FLV files carry a data stream first. Decoding errors surface as :class:`cmaf.data.DataError`
 with the file named, so callers can skip one clip and keep the rest.
+
+Truncated files
+---------------
+Demuxers and decoders take a file cut short (an interrupted copy or download) quietly: an MP4
+whose index comes first decodes to its first part, libsndfile shortens a WAV to the bytes that are
+there. Every reader therefore checks a file twice and raises a ``"{path}: truncated: ..."``
+:class:`~cmaf.data.DataError` on a shortfall:
+
+* :func:`check_complete`, before decoding: the sizes the container declares (RIFF chunks, MP4
+  boxes, FLV tags, FLAC metadata blocks) against the bytes the file holds;
+* :func:`check_decoded`, after decoding: the end of what decoded against the duration the
+  stream declares, which catches a cut on a chunk, box or tag boundary and FLAC's audio frames
+  (the format declares their number of samples, not their size).
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -43,6 +58,246 @@ def _open(path: Path):
         return av.open(str(path))
     except (av.error.FFmpegError, OSError) as exc:  # unreadable or not media at all
         raise DataError(f"{path}: cannot open media ({exc.__class__.__name__}: {exc})") from exc
+
+
+# --------------------------------------------------------------------------------- truncation
+
+#: The fix for a file cut short, ending every "truncated" message.
+_REFETCH = "re-copy or re-download the file"
+
+#: First-box types that mark an ISO base media file (MP4, MOV, M4A); QuickTime may open with
+#: ``wide``, ``free`` or even ``mdat`` instead of ``ftyp``.
+_BMFF_TYPES = {b"ftyp", b"styp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid"}
+
+#: The last FLV tag starts one frame (a video frame or an MP3 / AAC packet, well under this)
+#: before the end onMetaData declares.
+_FLV_SLACK = 0.25
+
+#: RIFF / WAV sizes that streaming writers leave when they cannot seek back: "unknown", not 0.
+_UNKNOWN_SIZES = (0, 0xFFFFFFFF)
+
+#: A missing RIFF chunk takes at least its 8-byte header, so a RIFF size up to 8 bytes over the
+#: file is the writer's error (some count the RIFF header itself), not a lost chunk.
+_RIFF_SLACK = 8
+
+
+def _truncated(path: Path, what: str) -> DataError:
+    return DataError(f"{path}: truncated: {what}; {_REFETCH}")
+
+
+def _read_at(fh: BinaryIO, offset: int, n: int) -> bytes:
+    fh.seek(offset)
+    return fh.read(n)
+
+
+def check_complete(path: str | Path) -> None:
+    """Raise when ``path`` holds fewer bytes than its container declares.
+
+    A structural check, without decoding: the file's first bytes select the format.
+
+    * RIFF (WAV, AVI, including OpenDML's further ``RIFF AVIX`` chunks): every chunk inside each
+      RIFF chunk must end within the file (an odd-sized chunk is padded to even, and that pad
+      byte may be missing at the very end); the RIFF size itself may exceed the file by at most
+      8 bytes. A ``data`` or RIFF size of 0 or ``0xFFFFFFFF`` (streamed WAV) means "up to the
+      end of the file".
+    * ISO base media (MP4, MOV, M4A): every top-level box must end within the file (32-bit
+      size, 64-bit when the size is 1, "to the end of the file" when it is 0).
+    * FLV: every tag's data must end within the file (its trailing back-pointer may be missing
+      at the very end), and the last audio or video tag must start within 0.25 s of the end of
+      the ``duration`` that ``onMetaData`` declares (a cut between two tags).
+    * FLAC: every metadata block must end within the file; the audio frames are checked by
+      :func:`read_audio` against the number of samples STREAMINFO declares.
+
+    Other formats pass unchecked. Bytes after the last complete RIFF chunk or box are left to
+    the demuxer: they are not a shortfall.
+
+    Raises
+    ------
+    DataError
+        ``"{path}: truncated: ..."``, saying what is declared and what is there.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if head[:4] == b"RIFF":
+                _check_riff(path, fh, size)
+            elif head[:3] == b"FLV":
+                _check_flv(path, fh, size)
+            elif head[:4] == b"fLaC":
+                _check_flac(path, fh, size)
+            elif head[4:8] in _BMFF_TYPES:
+                _check_bmff(path, fh, size)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read file ({exc.__class__.__name__}: {exc})") from exc
+
+
+def _check_riff(path: Path, fh: BinaryIO, size: int) -> None:
+    if size < 12:
+        raise _truncated(path, f"a RIFF header takes 12 bytes, the file has {size}")
+    pos = 0
+    while pos + 12 <= size:
+        tag, declared = struct.unpack("<4sI", _read_at(fh, pos, 8))
+        if tag != b"RIFF":  # what follows the last RIFF chunk is not ours to judge
+            return
+        end = size if declared in _UNKNOWN_SIZES else pos + 8 + declared
+        chunk = pos + 12
+        while chunk + 8 <= min(end, size):
+            name, length = struct.unpack("<4sI", _read_at(fh, chunk, 8))
+            if name == b"data" and length in _UNKNOWN_SIZES:
+                return  # streamed: the samples run to the end of the file
+            if chunk + 8 + length > size:
+                label = name.decode("latin-1")
+                raise _truncated(
+                    path,
+                    f"the {label!r} chunk at byte {chunk} declares {length} bytes, "
+                    f"only {size - chunk - 8} are there",
+                )
+            chunk += 8 + length + (length & 1)
+        # Bytes left over that cannot hold a chunk header are a header cut short, unless the
+        # RIFF size says the file is complete.
+        if end > size and (end - size > _RIFF_SLACK or chunk < size):
+            raise _truncated(path, f"the RIFF header declares {end} bytes, the file has {size}")
+        pos = end + (declared & 1)
+
+
+def _check_bmff(path: Path, fh: BinaryIO, size: int) -> None:
+    pos = 0
+    while pos + 8 <= size:
+        length, kind = struct.unpack(">I4s", _read_at(fh, pos, 8))
+        if length == 1:  # a 64-bit size follows the type
+            if pos + 16 > size:
+                raise _truncated(path, f"the box at byte {pos} is cut inside its header")
+            (length,) = struct.unpack(">Q", _read_at(fh, pos + 8, 8))
+        elif length == 0:  # the box runs to the end of the file
+            return
+        if length < 8:  # no valid box size: malformed, not short; the demuxer says more
+            return
+        if pos + length > size:
+            label = kind.decode("latin-1")
+            raise _truncated(
+                path,
+                f"the {label!r} box at byte {pos} declares {length} bytes, "
+                f"only {size - pos} are there",
+            )
+        pos += length
+
+
+def _check_flv(path: Path, fh: BinaryIO, size: int) -> None:
+    header = _read_at(fh, 0, 9)
+    if len(header) < 9:
+        raise _truncated(path, f"an FLV header takes 9 bytes, the file has {size}")
+    pos = struct.unpack(">I", header[5:9])[0] + 4  # header, then PreviousTagSize0
+    duration, last_ms = None, None
+    while pos < size:
+        tag = _read_at(fh, pos, 11)
+        if len(tag) < 11:
+            raise _truncated(
+                path, f"the tag at byte {pos} is cut inside its 11-byte header ({len(tag)} there)"
+            )
+        kind, length = tag[0] & 0x1F, int.from_bytes(tag[1:4], "big")
+        if pos + 11 + length > size:
+            raise _truncated(
+                path,
+                f"the tag at byte {pos} declares {length} bytes of data, "
+                f"only {size - pos - 11} are there",
+            )
+        if kind == 18 and duration is None:
+            duration = _flv_duration(_read_at(fh, pos + 11, min(length, 1 << 16)))
+        elif kind in (8, 9):  # audio, video: the timestamp is 24 bits plus an extension byte
+            last_ms = max(last_ms or 0, int.from_bytes(tag[7:8] + tag[4:7], "big"))
+        pos += 11 + length + 4  # data, then the tag's PreviousTagSize
+    # A cut on a tag boundary leaves whole tags: only their timestamps show what is missing.
+    if duration and (last_ms or 0) / 1000 + _FLV_SLACK < duration:
+        there = (
+            "no audio or video tag"
+            if last_ms is None
+            else f"the last tag at {last_ms / 1000:.2f} s"
+        )
+        raise _truncated(path, f"onMetaData declares {duration:.2f} s, {there}")
+
+
+def _flv_duration(script: bytes) -> float | None:
+    """The ``duration`` (s) an FLV script tag (``onMetaData``) declares, if any."""
+    # AMF0: the key as a 16-bit length and its bytes, then a number marker (0) and a double.
+    at = script.find(b"\x00\x08duration\x00")
+    if at < 0 or at + 19 > len(script):
+        return None
+    (value,) = struct.unpack(">d", script[at + 11 : at + 19])
+    return value if value > 0 and value == value else None  # NaN is no duration
+
+
+def _check_flac(path: Path, fh: BinaryIO, size: int) -> None:
+    pos, last = 4, False
+    while not last:
+        block = _read_at(fh, pos, 4)
+        if len(block) < 4:
+            raise _truncated(path, f"the metadata block header at byte {pos} is cut")
+        last, length = bool(block[0] & 0x80), int.from_bytes(block[1:4], "big")
+        if pos + 4 + length > size:
+            raise _truncated(
+                path,
+                f"the metadata block at byte {pos} declares {length} bytes, "
+                f"only {size - pos - 4} are there",
+            )
+        pos += 4 + length
+
+
+def check_decoded(
+    path: str | Path,
+    container,
+    stream,
+    decoded_end: float,
+    frame_step: float,
+    end: float | None = None,
+) -> None:
+    """Raise when decoding a PyAV stream stopped short of the duration the file declares.
+
+    Call it once decoding ran out of data (not when it stopped at ``end`` by choice).
+
+    Parameters
+    ----------
+    container, stream
+        The open container and the stream decoded.
+    decoded_end
+        End time (s) of the last decoded frame: its timestamp plus its duration.
+    frame_step
+        Duration (s) of one frame of the stream (video) or of the longest decoded audio frame.
+    end
+        End (s) of the segment asked for, if any: a shortfall only counts up to there.
+
+    Notes
+    -----
+    The declared end is the stream's own start plus duration. Valid files decode a little
+    short of it: audio by up to three codec frames (the last one partial, and encoder delay
+    dropped by the decoder, e.g. AAC's 2112 samples, just over two 1024-sample frames), video by
+    up to two frames (the last one's own duration and one of reordering slack). When only the
+    container declares a duration (FLV, AVI audio), it is that of the longest stream, which
+    another stream may legitimately end a fraction of a second before, so half a second more is
+    allowed.
+    """
+    base = stream.time_base
+    if stream.duration is not None and base is not None:
+        declared = float((stream.start_time or 0) * base + stream.duration * base)
+        slack = 0.0
+    elif container.duration:
+        declared = ((container.start_time or 0) + container.duration) / av.time_base
+        slack = 0.5
+    else:
+        return
+    slack += (3 if stream.type == "audio" else 2) * frame_step
+    wanted = declared if end is None else min(end, declared)
+    if decoded_end < wanted - slack:
+        segment = f" (the segment asked for ends at {end:.2f} s)" if end is not None else ""
+        raise _truncated(
+            Path(path),
+            f"the file declares {declared:.2f} s of {stream.type}, decoding stops at "
+            f"{decoded_end:.2f} s{segment}",
+        )
+
+
+# --------------------------------------------------------------------------------- reading
 
 
 def probe(path: str | Path) -> MediaInfo:
@@ -98,24 +353,20 @@ def read_audio(
         ``float32`` array of shape ``(channels, n)`` in [-1, 1], and the native sample rate.
     """
     path = Path(path)
+    check_complete(path)
     if path.suffix.lower() in SOUNDFILE_EXTENSIONS:
-        try:
-            info = sf.info(str(path))
-            first = round((start or 0.0) * info.samplerate)
-            last = round(end * info.samplerate) if end is not None else None
-            data, rate = sf.read(str(path), start=first, stop=last, dtype="float32", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError) as exc:
-            raise DataError(f"{path}: cannot read audio ({exc})") from exc
-        if data.shape[0] == 0:
-            raise DataError(f"{path}: no audio samples in the requested segment")
-        return np.ascontiguousarray(data.T), int(rate)
+        return _read_soundfile(path, start, end)
 
     with _open(path) as container:
         if not container.streams.audio:
             raise DataError(f"{path}: no audio stream in the file")
         stream = container.streams.audio[0]
+        if stream.codec_context is None:  # PyAV found no usable codec parameters
+            raise DataError(f"{path}: audio stream without codec parameters (damaged header)")
         rate = stream.codec_context.sample_rate
         chunks = []
+        decoded_end = start or 0.0
+        longest = 0  # samples in the longest decoded frame: the truncation check's unit
         try:
             if start:
                 container.seek(int(start / stream.time_base), stream=stream, backward=True)
@@ -126,8 +377,12 @@ def read_audio(
                 else:  # packed: (1, n * channels) interleaved
                     block = samples.reshape(-1, len(frame.layout.channels)).T
                 t0 = float(frame.pts * frame.time_base) if frame.pts is not None else None
+                if end is not None and t0 is not None and t0 >= end:
+                    break
+                n = block.shape[1]
+                decoded_end = (decoded_end if t0 is None else t0) + n / rate
+                longest = max(longest, n)
                 if t0 is not None and (start is not None or end is not None):
-                    n = block.shape[1]
                     times = t0 + np.arange(n) / rate
                     keep = np.ones(n, dtype=bool)
                     if start is not None:
@@ -135,16 +390,67 @@ def read_audio(
                     if end is not None:
                         keep &= times < end
                     block = block[:, keep]
-                    if end is not None and t0 >= end:
-                        break
                 chunks.append(_to_float(block))
+            else:
+                check_decoded(path, container, stream, decoded_end, longest / rate, end)
         except av.error.FFmpegError as exc:
             if not chunks:
                 raise DataError(f"{path}: corrupt audio stream ({exc})") from exc
-            # A truncated tail still leaves a usable clip: keep what decoded.
+            # A damaged last packet still leaves a usable clip, unless more than that is gone.
+            check_decoded(path, container, stream, decoded_end, longest / rate, end)
         if not chunks or sum(c.shape[1] for c in chunks) == 0:
             raise DataError(f"{path}: audio stream decoded to no samples")
         return np.concatenate(chunks, axis=1), int(rate)
+
+
+#: Frames per soundfile read: a decoding error then leaves at most this many uncounted.
+_SOUNDFILE_BLOCK = 4096
+
+
+def _read_soundfile(path: Path, start: float | None, end: float | None) -> tuple[np.ndarray, int]:
+    """:func:`read_audio` for WAV / FLAC: libsndfile, checked against the declared length.
+
+    libsndfile reports the declared length (FLAC's STREAMINFO; a WAV's data chunk, already cut
+    to the bytes there, which :func:`check_complete` has compared), then may decode fewer
+    samples from a cut FLAC, or stop with an error such as "lost sync": both are a shortfall.
+    """
+    try:
+        with sf.SoundFile(str(path)) as fh:
+            rate, declared = fh.samplerate, fh.frames
+            first = round((start or 0.0) * rate)
+            last = min(declared, round(end * rate) if end is not None else declared)
+            if first >= last:
+                raise DataError(f"{path}: no audio samples in the requested segment")
+            blocks, got, failure = [], 0, None
+            try:  # a seek past the end of a cut FLAC fails too: a shortfall like the rest
+                if first:
+                    fh.seek(first)
+                while got < last - first:
+                    want = min(_SOUNDFILE_BLOCK, last - first - got)
+                    block = fh.read(want, dtype="float32", always_2d=True)
+                    if block.shape[0] == 0:
+                        break
+                    blocks.append(block)
+                    got += block.shape[0]
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                failure = ": " + (str(exc).strip().splitlines() or ["read error"])[0].rstrip(".")
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise DataError(f"{path}: cannot read audio ({exc})") from exc
+    if got < last - first:
+        raise _truncated(
+            path,
+            f"the header declares {declared} samples ({declared / rate:.2f} s), decoding stops "
+            f"at sample {first + got} ({(first + got) / rate:.2f} s){failure or ''}",
+        )
+    return np.ascontiguousarray(np.concatenate(blocks).T), int(rate)
+
+
+def frame_seconds(stream) -> float:
+    """Duration of one frame of a PyAV video stream (1/30 s when no rate is known)."""
+    # The codec's or container's nominal rate: the average over the packets that are there can
+    # be far off in a damaged file.
+    rate = stream.guessed_rate or stream.average_rate or 30
+    return 1.0 / float(rate)
 
 
 def _to_float(block: np.ndarray) -> np.ndarray:
@@ -180,21 +486,25 @@ def read_video_frames(
         ``uint8`` array ``(T, H, W, 3)`` in RGB and the presentation time of each frame (s).
     """
     path = Path(path)
+    check_complete(path)
     with _open(path) as container:
         if not container.streams.video:
             raise DataError(f"{path}: no video stream in the file")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        step = frame_seconds(stream)
         frames, times = [], []
+        decoded_end = start or 0.0
         try:
             if start:
                 container.seek(int(start / stream.time_base), stream=stream, backward=True)
             for frame in container.decode(stream):
                 t = float(frame.pts * frame.time_base) if frame.pts is not None else len(times)
-                if start is not None and t < start:
-                    continue
                 if end is not None and t >= end:
                     break
+                decoded_end = t + step
+                if start is not None and t < start:
+                    continue
                 if crop is not None:
                     rgb = frame.to_ndarray(format="rgb24")
                     h, w = rgb.shape[:2]
@@ -212,9 +522,12 @@ def read_video_frames(
                     rgb = frame.to_ndarray(format="rgb24")
                 frames.append(rgb)
                 times.append(t)
+            else:
+                check_decoded(path, container, stream, decoded_end, step, end)
         except av.error.FFmpegError as exc:
             if not frames:
                 raise DataError(f"{path}: corrupt video stream ({exc})") from exc
+            check_decoded(path, container, stream, decoded_end, step, end)
         if not frames:
             raise DataError(f"{path}: video stream decoded to no frames")
         return np.stack(frames), np.asarray(times, dtype=np.float64)
@@ -232,6 +545,7 @@ def write_av(
     pix_fmt: str = "yuv420p",
     video_options: dict[str, str] | None = None,
     audio_options: dict[str, str] | None = None,
+    container_options: dict[str, str] | None = None,
 ) -> Path:
     """Encode RGB frames and/or audio into one container (format from the extension).
 
@@ -247,13 +561,15 @@ def write_av(
     video_options, audio_options
         Encoder options (FFmpeg's, e.g. ``{"preset": "superfast"}`` for libx264 or
         ``{"aac_coder": "fast"}`` for the native AAC encoder).
+    container_options
+        Muxer options, e.g. ``{"movflags": "faststart"}`` to put an MP4's ``moov`` index first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if frames is None and audio is None:
         raise ValueError("write_av needs frames, audio or both")
     fps = Fraction(fps).limit_denominator(1001) if not isinstance(fps, Fraction) else fps
-    with av.open(str(path), mode="w") as container:
+    with av.open(str(path), mode="w", options=dict(container_options or {})) as container:
         vstream = astream = None
         if frames is not None:
             first = frames[0]

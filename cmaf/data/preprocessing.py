@@ -42,7 +42,7 @@ import av
 import numpy as np
 import torch
 
-from cmaf.data.media import probe, read_audio
+from cmaf.data.media import check_complete, check_decoded, frame_seconds, probe, read_audio
 from cmaf.data.records import ClipRecord, DataError
 
 #: Bumped whenever the layout or meaning of a cached item changes (part of the config hash).
@@ -461,6 +461,7 @@ def decode_at_instants(
     start, end
         Segment of the file (seconds) the clip occupies.
     """
+    check_complete(path)
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as exc:
@@ -470,6 +471,7 @@ def decode_at_instants(
             raise DataError(f"{path}: no video stream in the file")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        frame_step = frame_seconds(stream)
         offset = start or 0.0
         if window_start is None:
             if start is not None and end is not None:
@@ -493,7 +495,7 @@ def decode_at_instants(
             for frame in container.decode(stream):
                 t = float(frame.pts * frame.time_base) if frame.pts is not None else None
                 if t is None:
-                    t = (held[1] + 1 / float(stream.average_rate or 30)) if held else 0.0
+                    t = (held[1] + frame_step) if held else 0.0
                 if end is not None and t >= end:
                     break
                 if held is not None:
@@ -505,10 +507,15 @@ def decode_at_instants(
                     if j == len(out):
                         break
                 held, held_rgb = (frame, t), None
+            else:  # the stream ran out before the window did: was it all there?
+                decoded_end = held[1] + frame_step if held is not None else offset
+                check_decoded(path, container, stream, decoded_end, frame_step, end)
         except av.error.FFmpegError as exc:
             if held is None:
                 raise DataError(f"{path}: corrupt video stream ({exc})") from exc
-            # A truncated tail still leaves a usable clip: the last good frame pads the rest.
+            # A damaged last packet still leaves a usable clip (the last good frame pads the
+            # rest), unless more than that is gone.
+            check_decoded(path, container, stream, held[1] + frame_step, frame_step, end)
         if held is None:
             raise DataError(f"{path}: video stream decoded to no frames")
         if j < len(out):  # instants after the last frame: edge padding
