@@ -50,15 +50,12 @@ class AugmentConfig:
         Stretch rate drawn uniformly from ``stretch_range`` (``> 1`` speeds up).
     noise, snr_db
         Add noise of equal power in every Mel band at an SNR drawn uniformly from ``snr_db``
-        (dB). Our first range was 10-30 dB; the audio-only model then never met loud noise
-        in training, and on the synthetic corpus speech-shaped noise at 10 dB sent its
-        predictions to "sad" (whose voice is breathy), with accuracy rising again towards
-        0 dB on all three seeds. Trained down to -5 dB, those three seeds fell
-        monotonically; on a later build (another machine, same code and seeds) seed 0 gained
-        accuracy under mild noise all the same, so the range alone does not make the
-        robustness curves monotone; that gain came from BatchNorm statistics averaged over
-        these partly noisy batches, which ``train.precise_bn`` re-estimates on clean clips
-        (``benchmarks/README.md``: ``noise_augmentation.py``, ``batchnorm_statistics.py``).
+        (dB). The range reaches down to -5 dB so that the model meets loud noise in training;
+        trained only on mild noise, it can read heavy test noise as a class cue (breathy
+        "sad", loud high-arousal voices). The range alone does not make the robustness curves
+        monotone: BatchNorm statistics averaged over these partly noisy batches also shift
+        clean clips, which ``train.precise_bn`` corrects (``benchmarks/README.md``:
+        ``noise_augmentation.py``, ``batchnorm_statistics.py``).
     hflip
         Mirror every frame left-right.
     rotation, max_degrees

@@ -11,9 +11,9 @@ calm only slightly relaxed lids (AU43, weakly).
 The framing is a close-up and the movements are bold (brows travel up to about half an eye
 width, lip corners a fifth of the mouth width; thick brows and wrinkle lines): the ``cpu``
 training profile sees 64 px frames through a frozen, randomly initialised ResNet-18, and with a
-smaller face and subtler movements the expression was lost below its pooled features (logistic
-regression on them, 8 classes, 5-fold: 27 % with the earlier drawing, squeezed frames and
-twice the lighting jitter; 58 % with this one, centre-square frames and milder lighting).
+smaller face and subtler movements the expression is lost below its pooled features (a linear
+probe on them separates the emotions far better with this drawing, centre-square frames and
+mild lighting jitter; ``CHANGELOG.md`` records the calibration).
 
 Head pose is faked in 2-D: yaw shifts the inner features sideways inside a fixed head outline,
 pitch shifts them vertically, roll rotates the whole face; this is enough for a frame-level
@@ -198,7 +198,7 @@ class FaceRenderer:
         self.width, self.height = width, height
         # Head half-height in pixels: the head fills ~85 % of the frame height, a close-up, so
         # that brows, lids and lips stay several pixels large after the 64 px resize of the cpu
-        # profile (at 0.36 they were 1-2 px and a frozen random ResNet-18 lost them).
+        # profile (a smaller head leaves them 1-2 px, too small for a frozen random ResNet-18).
         self.scale = 0.43 * height
         ys = np.linspace(0.0, 1.0, height)[:, None, None]
         back = np.asarray(actor.backdrop, dtype=float)

@@ -136,9 +136,9 @@ class TuckerFusion(nn.Module):
         audio_proj = (audio_seq @ self.factor_audio).transpose(1, 2).contiguous()
         visual_proj = visual_seq @ self.factor_visual  # (N, T, K_v)
         # Weight each time step by A_T[t, k]: (N, K_t, K_a, T), contiguous, then contract time
-        # with the visual projection in one bmm per sample, (K_t·K_a × T) @ (T × K_v). Measured
-        # faster on CPU than a broadcast matmul over N·K_t small (K_a × T) @ (T × K_v) products,
-        # which also copies the visual projection K_t times (see benchmarks/README.md).
+        # with the visual projection in one bmm per sample, (K_t·K_a × T) @ (T × K_v): faster on
+        # CPU than a broadcast matmul over N·K_t small (K_a × T) @ (T × K_v) products, which
+        # also copies the visual projection K_t times (see benchmarks/README.md).
         weighted = audio_proj.unsqueeze(1) * self.factor_time.t().contiguous().unsqueeze(1)
         n, k_t, k_a, t = weighted.shape
         core = torch.bmm(weighted.reshape(n, k_t * k_a, t), visual_proj)

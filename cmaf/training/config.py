@@ -239,36 +239,32 @@ CPU_DEVIATIONS: dict[str, tuple[Any, str]] = {
     "preprocess.frame_mode": (
         "center_square",
         "at 64 px, squeezing a 16:9 frame (A.2) leaves the centred face ~20 px wide; the centre "
-        "square keeps it undistorted and ~1.8x wider. Together with the synthetic corpus's "
-        "close-up face (not measured apart): logistic regression on the frozen random "
-        "ResNet-18's clip features 27 % -> 58 % (5-fold), video-only model 22.9 % -> 56.3 % "
-        "(random split, seed 0)",
+        "square keeps it undistorted and ~1.8x wider, so the frozen backbone's features keep "
+        "the expression",
     ),
     "model.visual.freeze_backbone": (True, "fine-tuning ResNet-18 every epoch is too slow on CPU"),
     "train.frozen_features": (True, "so the frozen backbone's features are cached once"),
     "model.audio.channels": (
         (16, 32, 64, 64),
-        "the audio CNN is ~75 % of the per-clip cost on CPU; half the widths, ~4x cheaper",
+        "the audio CNN dominates the per-clip cost on CPU; half the widths, ~4x fewer MACs",
     ),
     "model.fbp_factors": (1, "halves the pooling cost; the core (30 x 128 x 128) is unchanged"),
     "model.fbp_time_mixtures": (2, "halves the pooling cost again"),
     "model.unimodal_aux_weight": (
         0.5,
         "trained end to end from scratch in 20 epochs, CMAF's encoders learn poorly through the "
-        "multiplicative Tucker + FBP readout (51.0 % test, 61 % train, below audio-only 60.4 %), "
-        "although the same readout on the frozen encoders of the unimodal runs reaches 83.3 % "
-        "(benchmarks/frozen_readout.py); "
-        "an auxiliary cross-entropy per modality (weight 0.5, training only) gives 78.1 % "
-        "(seed 0, random split; measured with training noise at 10-30 dB). Applies to every "
-        "model with both encoders",
+        "multiplicative Tucker + FBP readout (below either unimodal model), although the same "
+        "readout learns well on the frozen encoders of the unimodal runs "
+        "(benchmarks/frozen_readout.py); an auxiliary cross-entropy per modality (training "
+        "only) trains the encoders directly. Applies to every model with both encoders",
     ),
     "train.precise_bn": (
         True,
         "half the training clips carry added noise (the Table A1 augmentation), and the audio "
         "CNN's BatchNorm statistics, averaged over those batches, fit clean test clips worse "
-        "than noisy ones: audio-only test accuracy rose under white noise (50.0 % clean -> "
-        "63.5 % at 10 dB, seed 0); re-estimating them on the clean training clips gave 60.4 % "
-        "clean and a 3.1-point rise (benchmarks/batchnorm_statistics.py, seed 0, random split)",
+        "than noisy ones, so mild test noise could raise accuracy; re-estimating them on the "
+        "clean training clips after every epoch removes most of that "
+        "(benchmarks/batchnorm_statistics.py)",
     ),
     "train.epochs": (20, "the small synthetic corpus converges well before 50 epochs"),
     "train.batch_size": (32, "a 480-clip corpus gives only 3 steps per epoch at batch 128"),
