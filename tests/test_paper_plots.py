@@ -60,11 +60,10 @@ def test_table4_and_its_relation_to_tables_1_and_5_to_7():
 def test_cited_methods_and_references():
     frame = paper.cited_methods()
     assert frame.groupby("dataset").size().to_dict() == {"ravdess": 6, "crema-d": 4, "iemocap": 2}
+    pytest.importorskip("pybtex", reason="the reference list is read with pybtex (book extra)")
     assert len(paper.REFERENCES) == 88
     for ref in frame["source_ref"].dropna():
         assert int(ref) in paper.REFERENCES
-    assert paper.short_citation(45) == "Mocanu et al. 2023"
-    assert paper.short_citation(85) == "Moorthy and Moon 2025"
     for strategy in paper.FUSION_TAXONOMY:
         assert all(n in paper.REFERENCES for n in strategy.refs)
 
