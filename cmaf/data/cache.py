@@ -6,7 +6,7 @@ mix)::
     CACHE_ROOT/HASH/config.json          the full PreprocessConfig
     CACHE_ROOT/HASH/classes.json         class names in label-index order
     CACHE_ROOT/HASH/items/CLIP_ID.npz    mel float32 (n_mels, mel_frames), frames uint8 (T, S, S, 3)
-    CACHE_ROOT/HASH/items/CLIP_ID.json   sha256 and size of the .npz (saves re-hashing on re-runs)
+    CACHE_ROOT/HASH/items/CLIP_ID.json   sha256 and size of the .npz as written (re-runs check it)
     CACHE_ROOT/HASH/manifest.csv         one row per usable clip, sorted by clip_id
     CACHE_ROOT/HASH/problems.txt         one "path: reason" line per skipped file, sorted
 
@@ -14,8 +14,13 @@ Guarantees
 ----------
 * Every file is written to a temporary name in its final directory, fsynced and renamed with
   :func:`os.replace`, so a crash or ``kill -9`` leaves either the whole item or none of it.
-* Items already present are not recomputed: a second :func:`prepare` does no work
-  (``PrepareResult.n_processed == 0``).
+* Items already present are verified, not recomputed: :func:`prepare` re-hashes each one and
+  compares it with its sidecar (or, without a sidecar, checks the zip members' CRC-32), rebuilds
+  the damaged ones, and otherwise does no work (``PrepareResult.n_processed == 0``).
+* Readers go through :func:`read_item`: an item must lie inside the cache directory, have the
+  manifest's size and sha256 and load as an ``.npz``; anything else is a one-line
+  :class:`CacheItemError` (a :class:`~cmaf.data.records.DataError`) naming the file and the fix
+  (re-run ``cmaf prepare``).
 * Item files are byte-deterministic (fixed zip timestamps, single-threaded torch), and the
   manifest holds no timestamps and is sorted, so an interrupted-then-resumed run writes a manifest
   byte-identical to an uninterrupted one.
@@ -32,11 +37,12 @@ import multiprocessing as mp
 import os
 import re
 import sys
+import threading
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import av
 import numpy as np
@@ -68,6 +74,9 @@ TAIL_COLUMNS = ("item", "sha256", "bytes")
 # A fixed zip timestamp makes item files byte-identical between runs (zip's epoch, 1980).
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _TMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: The fix named by every message about a damaged or missing item.
+_REBUILD = "re-run `cmaf prepare` with the same settings, which rebuilds it"
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,8 @@ class PrepareResult:
     n_records
         Clips asked for.
     n_processed
-        Items computed and written by this call (0 on a re-run over a complete cache).
+        Items computed and written by this call, damaged ones rebuilt included (0 on a re-run
+        over a complete, intact cache).
     n_cached
         Items found already present and reused.
     problems
@@ -216,7 +226,7 @@ def _sha256_file(path: Path) -> str:
 
 def _write_sidecar(items_dir: Path, info: ItemInfo) -> None:
     sidecar = {"bytes": info.bytes, "clip_id": info.clip_id, "sha256": info.sha256}
-    # Not fsynced: a sidecar lost in a power cut is rebuilt by hashing the item again.
+    # Not fsynced: a sidecar lost in a power cut is rebuilt once the item's CRC-32s check out.
     path = items_dir / f"{item_name(info.clip_id)}.json"
     atomic_write_bytes(path, json.dumps(sidecar).encode(), durable=False)
 
@@ -228,29 +238,60 @@ def write_item(items_dir: Path, clip_id: str, arrays: dict[str, np.ndarray]) -> 
     # Hashing the file just written reads it back from the page cache (cheap) and covers
     # exactly the bytes a reader gets.
     info = ItemInfo(clip_id, _sha256_file(path), path.stat().st_size)
-    # The sidecar only saves re-hashing; written after the item, so a kill in between leaves
-    # an item without sidecar, which :func:`_existing_info` hashes again.
+    # The sidecar records the item as written, for re-runs to verify it against; written after
+    # the item, so a kill in between leaves an item without sidecar, which
+    # :func:`_existing_info` checks by its zip CRC-32s instead.
     _write_sidecar(items_dir, info)
     return info
 
 
-def _existing_info(items_dir: Path, clip_id: str) -> ItemInfo | None:
-    """Hash and size of an item already on disk, or ``None`` if it is not there."""
+def _existing_info(items_dir: Path, clip_id: str) -> tuple[ItemInfo | None, str | None]:
+    """An item already on disk, verified.
+
+    Returns
+    -------
+    tuple
+        ``(info, None)`` for an intact item, ``(None, None)`` when there is none, and
+        ``(None, reason)`` when it is damaged (and must be rebuilt).
+    """
     stem = item_name(clip_id)
     path = items_dir / f"{stem}.npz"
+    if path.is_symlink():
+        # prepare writes regular files only: whatever a link points at is not an item it made.
+        return None, "a symbolic link"
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        return None
+        return None, None
     try:
         side = json.loads((items_dir / f"{stem}.json").read_text())
-        if side.get("bytes") == size and side.get("clip_id") == clip_id:
-            return ItemInfo(clip_id, side["sha256"], size)
     except (OSError, ValueError):
-        pass
-    info = ItemInfo(clip_id, _sha256_file(path), size)
+        side = None
+    if isinstance(side, dict) and side.get("clip_id") == clip_id:
+        # The sidecar was written from the item's own bytes right after the item: any
+        # difference now means the item changed since.
+        if side.get("bytes") != size:
+            return None, f"{size} bytes, its sidecar says {side.get('bytes')}"
+        try:
+            digest = _sha256_file(path)
+        except OSError as exc:
+            return None, f"unreadable: {exc.strerror or exc.__class__.__name__}"
+        if digest != side.get("sha256"):
+            return None, "sha256 differs from its sidecar"
+        return ItemInfo(clip_id, digest, size), None
+    # No sidecar (a kill between writing the item and its sidecar): the CRC-32 that every
+    # stored zip member carries tells whether the item is whole; then its hash makes the sidecar.
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+        digest = _sha256_file(path)
+    except (OSError, EOFError, ValueError, NotImplementedError, zipfile.BadZipFile) as exc:
+        return None, f"unreadable: {exc.__class__.__name__}"
+    if bad is not None:
+        return None, f"its member {bad} fails its CRC-32"
+    info = ItemInfo(clip_id, digest, size)
     _write_sidecar(items_dir, info)
-    return info
+    return info, None
 
 
 def _remove_stale_temporaries(directory: Path) -> None:
@@ -269,6 +310,160 @@ def _remove_stale_temporaries(directory: Path) -> None:
             alive = True
         if not alive:
             path.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+class CacheItemError(DataError):
+    """A cache item that cannot be used: one line naming the file (or manifest row) and the fix.
+
+    Read in a DataLoader worker process, the error reaches the main process re-raised by torch
+    as ``CacheItemError(text)``, ``text`` being a header, the worker's traceback and, last, the
+    original ``module.CacheItemError: message`` line; that line's message is kept, so that the
+    error stays one line wherever the item was read.
+    """
+
+    def __init__(self, message: str) -> None:
+        lines = str(message).rstrip().splitlines()
+        name = f"{type(self).__module__}.{type(self).__qualname__}: "
+        if len(lines) > 1 and lines[-1].startswith(name):
+            message = lines[-1][len(name) :]
+        super().__init__(message)
+
+
+def _manifest_error(cache_dir: Path, row: Mapping[str, str], problem: str) -> CacheItemError:
+    return CacheItemError(
+        f"{cache_dir / MANIFEST}: clip {row.get('clip_id') or '?'}: {problem}; re-run "
+        "`cmaf prepare` with the same settings, which rewrites it"
+    )
+
+
+def _locate(cache_dir: Path, row: Mapping[str, str]) -> tuple[Path, Path, int | None, str | None]:
+    """``(path, real_path, bytes, sha256)`` of a manifest row's item, checked to lie in the cache.
+
+    ``path`` is the name messages use; ``real_path`` (links resolved) is the file to open, so
+    the file checked here is the file read. ``bytes`` and ``sha256`` are ``None`` for a manifest
+    without those columns.
+    """
+    item = row.get("item") or ""
+    # Spelled-out escapes (an absolute path, "..", a drive) are the manifest's fault and get its
+    # message; both spellings are checked, since a manifest may have been written elsewhere.
+    pure = PurePosixPath(item.replace("\\", "/"))
+    if not item or pure.is_absolute() or PureWindowsPath(item).anchor or ".." in pure.parts:
+        raise _manifest_error(cache_dir, row, f"item {item!r} is not a path inside the cache")
+    size = sha256 = None
+    # Every manifest prepare writes has both columns; one made by hand (a test's) may have
+    # neither, and its items are then checked for place and format only. A row cut short (its
+    # fields None) or edited is the manifest's fault.
+    if "bytes" in row or "sha256" in row:
+        try:
+            size = int(row.get("bytes") or "")
+        except ValueError:
+            size = -1
+        sha256 = row.get("sha256") or ""
+        if size < 0 or not _SHA256.match(sha256):
+            raise _manifest_error(cache_dir, row, "its bytes or sha256 are missing or malformed")
+    path = cache_dir / item
+    # Links may still lead anywhere: whatever the spelling, the file read must be in the cache.
+    real = path.resolve()
+    if not real.is_relative_to(cache_dir.resolve()):
+        raise CacheItemError(f"{path}: cache item leads outside the cache (to {real}); {_REBUILD}")
+    return path, real, size, sha256
+
+
+def _item_missing(path: Path, exc: OSError) -> CacheItemError:
+    if isinstance(exc, FileNotFoundError):
+        return CacheItemError(f"{path}: cache item missing; {_REBUILD}")
+    return CacheItemError(f"{path}: cache item unreadable ({exc.strerror or exc}); {_REBUILD}")
+
+
+def _wrong_size(path: Path, found: int, size: int) -> CacheItemError:
+    return CacheItemError(
+        f"{path}: damaged cache item ({found} bytes, {MANIFEST} says {size}); {_REBUILD}"
+    )
+
+
+def check_items(cache_dir: str | Path, rows: Iterable[Mapping[str, str]]) -> None:
+    """Check that every row's item lies inside the cache and has the manifest's size.
+
+    One ``stat`` per item, nothing read: cheap enough to run whenever a manifest is loaded for
+    reading, so that a misplaced, missing or truncated item stops a command before it starts
+    work. :func:`read_item` checks the content.
+
+    Parameters
+    ----------
+    cache_dir
+        The prepared directory (``CACHE_ROOT/HASH``) holding ``manifest.csv``.
+    rows
+        Rows of its manifest (:func:`cmaf.data.dataset.load_manifest`).
+
+    Raises
+    ------
+    CacheItemError
+        A :class:`~cmaf.data.records.DataError`, at the first bad row: one line naming the item
+        file (or ``manifest.csv`` and the clip) and the fix.
+    """
+    cache_dir = Path(cache_dir)
+    for row in rows:
+        path, real, size, _ = _locate(cache_dir, row)
+        try:
+            found = real.stat().st_size
+        except OSError as exc:
+            raise _item_missing(path, exc) from None
+        if size is not None and found != size:
+            raise _wrong_size(path, found, size)
+
+
+def read_item(
+    cache_dir: str | Path, row: Mapping[str, str], skip: Collection[str] = ()
+) -> dict[str, np.ndarray]:
+    """The arrays of a manifest row's item, after checking its place, size and sha256.
+
+    Every reader of a prepared cache goes through here. The file is read once: its bytes are
+    hashed and then loaded from memory, so what was checked is what is returned. (A manifest
+    made by hand without the ``bytes`` and ``sha256`` columns gets the other checks only.)
+
+    Parameters
+    ----------
+    cache_dir
+        The prepared directory (``CACHE_ROOT/HASH``) holding ``manifest.csv``.
+    row
+        One row of its manifest (:func:`cmaf.data.dataset.load_manifest`).
+    skip
+        Members not to decode (``{"frames"}`` when only the log-Mel is wanted).
+
+    Returns
+    -------
+    dict
+        Member name (``"mel"``, ``"frames"``) to array.
+
+    Raises
+    ------
+    CacheItemError
+        A :class:`~cmaf.data.records.DataError`: the item lies outside the cache, is missing,
+        has another size or sha256 than the manifest says, or does not load. One line naming
+        the file and the fix.
+    """
+    cache_dir = Path(cache_dir)
+    path, real, size, sha256 = _locate(cache_dir, row)
+    try:
+        data = real.read_bytes()
+    except OSError as exc:
+        raise _item_missing(path, exc) from None
+    if size is not None and len(data) != size:
+        raise _wrong_size(path, len(data), size)
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise CacheItemError(
+            f"{path}: damaged cache item (sha256 differs from {MANIFEST}); {_REBUILD}"
+        )
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as item:
+            return {name: item[name] for name in item.files if name not in skip}
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise CacheItemError(
+            f"{path}: unreadable cache item ({exc.__class__.__name__}); {_REBUILD}"
+        ) from exc
 
 
 # ------------------------------------------------------------------------------ workers
@@ -299,7 +494,26 @@ def _process_one(
     return record.clip_id, write_item(items_dir, record.clip_id, arrays), None
 
 
-def _init_worker() -> None:
+def _exit_with_caller(lifeline) -> None:
+    """Block until every write end of ``lifeline`` is closed, then end this worker at once."""
+    try:
+        lifeline.poll(None)  # the caller never writes: this returns at end-of-file
+    except OSError:
+        pass
+    os._exit(1)
+
+
+def _init_worker(lifeline) -> None:
+    # A worker whose caller is killed (kill -9, an OOM kill) would otherwise wait on the
+    # executor's queue forever: a ProcessPoolExecutor's workers do not notice their caller's
+    # death. Nor would its parent's: under forkserver that parent is the fork server, which
+    # outlives the caller because each worker holds the server's keep-alive pipe. So each
+    # worker watches a pipe of its own whose only write end is in the caller: the kernel closes
+    # it when the caller dies, however it dies, and the read below returns at once.
+    watcher = threading.Thread(
+        target=_exit_with_caller, args=(lifeline,), name="exit-with-caller", daemon=True
+    )
+    watcher.start()
     import torch
 
     # Two workers on two cores: more threads per worker would only oversubscribe them.
@@ -339,7 +553,25 @@ def run_jobs(task, jobs, workers: int, executor, collect, bar) -> None:
             raise
 
 
+class _WorkerPool(ProcessPoolExecutor):
+    """A process pool whose workers exit as soon as the process that made it dies.
+
+    It keeps the write end of the workers' lifeline (see :func:`_init_worker`); the pipe
+    closes with the pool object or with this process.
+    """
+
+    def __init__(self, workers: int, ctx) -> None:
+        lifeline, self._lifeline = ctx.Pipe(duplex=False)
+        super().__init__(
+            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(lifeline,)
+        )
+
+
 def _executor(workers: int) -> ProcessPoolExecutor:
+    """The worker pool of :func:`prepare` and :func:`cmaf.data.egemaps.extract_egemaps`.
+
+    Its workers exit within moments when the calling process dies, even by ``kill -9``.
+    """
     # forkserver: children fork from a clean server that has imported torch once, so they start
     # fast and never inherit a parent's OpenMP state (plain fork after torch use can deadlock).
     try:
@@ -351,7 +583,7 @@ def _executor(workers: int) -> ProcessPoolExecutor:
         )
     except ValueError:  # platforms without forkserver
         ctx = mp.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
+    return _WorkerPool(workers, ctx)
 
 
 # ------------------------------------------------------------------------------ manifest
@@ -418,7 +650,8 @@ def prepare(
     classes: Sequence[str] | None = None,
     scan_problems: Iterable[Problem] = (),
 ) -> PrepareResult:
-    """Preprocess every record into the cache (skipping items already there).
+    """Preprocess every record into the cache (verifying items already there, rebuilding the
+    damaged ones).
 
     Parameters
     ----------
@@ -442,7 +675,8 @@ def prepare(
     -------
     PrepareResult
         Counts, problems and sizes. Media failures never raise: each prints one ``path: reason``
-        line on stderr and is listed in ``problems.txt``.
+        line on stderr and is listed in ``problems.txt``. Each damaged item found prints one
+        line too, and is rebuilt.
 
     Raises
     ------
@@ -485,12 +719,19 @@ def prepare(
     result = PrepareResult(cache_dir=cache_dir, n_records=len(records))
     infos: dict[str, ItemInfo] = {}
     todo: list[ClipRecord] = []
+    damaged: list[str] = []
     for record in records:
-        info = _existing_info(items_dir, record.clip_id)
-        if info is None:
-            todo.append(record)
-        else:
+        info, damage = _existing_info(items_dir, record.clip_id)
+        if info is not None:
             infos[record.clip_id] = info
+            continue
+        todo.append(record)
+        if damage is not None:
+            path = items_dir / f"{item_name(record.clip_id)}.npz"
+            damaged.append(f"{path}: damaged cache item ({damage}); rebuilding it")
+            # Removed now, so that a clip whose media fails this time leaves no damaged file.
+            path.unlink(missing_ok=True)
+            path.with_suffix(".json").unlink(missing_ok=True)
     result.n_cached = len(infos)
     failures: list[Problem] = []
 
@@ -503,6 +744,8 @@ def prepare(
             bar.write(str(problem), file=sys.stderr)
 
     bar = tqdm(total=len(todo), disable=not progress, unit="clip", desc="prepare", file=sys.stderr)
+    for line in damaged:
+        bar.write(line, file=sys.stderr)
     try:
         run_jobs(
             _process_one, [(r, cfg, items_dir) for r in todo], workers, _executor, collect, bar

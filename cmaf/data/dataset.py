@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import Dataset
 
 from cmaf.data.augment import AugmentConfig, augment_frames, augment_mel
-from cmaf.data.cache import MANIFEST
+from cmaf.data.cache import MANIFEST, check_items, read_item
 from cmaf.data.preprocessing import IMAGENET_MEAN, IMAGENET_STD
 from cmaf.data.speaker_norm import SpeakerStats, fit_speaker_stats
 
@@ -83,6 +83,13 @@ class CachedClips(Dataset):
     Each item is a dict: ``mel`` ``float32 (1, n_mels, mel_frames)`` (audio caches),
     ``frames`` ``float32 (T, 3, S, S)`` ImageNet-normalised (video caches), ``label`` ``int``
     (the manifest's ``label_index``) and ``clip_id``.
+
+    Raises
+    ------
+    cmaf.data.cache.CacheItemError
+        A :class:`~cmaf.data.records.DataError` in one line naming the item file and the fix:
+        on construction for an item outside the cache, missing or of the wrong size, and on
+        reading for one whose sha256 differs from the manifest's.
     """
 
     def __init__(
@@ -106,6 +113,9 @@ class CachedClips(Dataset):
                     f"e.g. {sorted(missing)[0]!r}"
                 )
             rows = [r for r in rows if r["clip_id"] in wanted]
+        # Misplaced, missing or truncated items stop here, before any work; _read checks the
+        # content of each item it reads.
+        check_items(self.cache_dir, rows)
         self.rows = rows
         self.train = train
         self.augment = (augment or AugmentConfig()) if train else None
@@ -126,9 +136,7 @@ class CachedClips(Dataset):
         return [int(r["label_index"]) for r in self.rows]
 
     def _read(self, row: dict[str, str]) -> dict[str, np.ndarray]:
-        with np.load(self.cache_dir / row["item"]) as item:
-            names = [n for n in item.files if self.load_frames or n != "frames"]
-            arrays = {name: item[name] for name in names}
+        arrays = read_item(self.cache_dir, row, skip=() if self.load_frames else ("frames",))
         if "mel" in arrays and self.speaker_stats is not None:
             mean, std = self.speaker_stats[row["speaker"]]
             arrays["mel"] = ((arrays["mel"] - mean[:, None]) / std[:, None]).astype(np.float32)
@@ -160,7 +168,8 @@ def mel_speaker_stats(
     """Per-speaker, per-Mel-band mean and standard deviation of a log-Mel cache.
 
     Every clip of a speaker in the cache counts (its train, validation and test clips alike);
-    labels are never read. See :mod:`cmaf.data.speaker_norm`.
+    labels are never read. See :mod:`cmaf.data.speaker_norm`. Items are read, and checked, by
+    :func:`cmaf.data.cache.read_item`.
     """
     cache_dir = resolve_cache_dir(cache_dir)
     rows = load_manifest(cache_dir) if rows is None else rows
@@ -168,9 +177,9 @@ def mel_speaker_stats(
     for speaker in sorted({r["speaker"] for r in rows}):
         mels = []
         for row in (r for r in rows if r["speaker"] == speaker):
-            with np.load(cache_dir / row["item"]) as item:
-                if "mel" not in item.files:
-                    raise ValueError(f"{cache_dir}: a video-only cache has no log-Mel to normalise")
-                mels.append(item["mel"])
+            item = read_item(cache_dir, row, skip=("frames",))
+            if "mel" not in item:
+                raise ValueError(f"{cache_dir}: a video-only cache has no log-Mel to normalise")
+            mels.append(item["mel"])
         stats.update(fit_speaker_stats(np.stack(mels), [speaker] * len(mels)))
     return stats

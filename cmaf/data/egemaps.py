@@ -51,15 +51,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import multiprocessing as mp
-import os
 import sys
-import threading
-import time
 import warnings
 import zipfile
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -70,6 +65,7 @@ import numpy as np
 from cmaf.data.cache import (
     BASE_COLUMNS,
     TAIL_COLUMNS,
+    _executor,
     _problem_from,
     _remove_stale_temporaries,
     atomic_write_bytes,
@@ -92,8 +88,6 @@ CONFIG = "config.json"
 NAMES = "feature_names.json"
 PROBLEMS = "problems.txt"
 ITEMS = "items"
-#: How often (seconds) a worker checks that the process that started it is still alive.
-_PARENT_POLL_S = 1.0
 
 
 @dataclass
@@ -306,38 +300,6 @@ def _extract_one(
     return record.clip_id, features, None
 
 
-# ------------------------------------------------------------------------------ workers
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Exit this worker as soon as its parent pid is no longer ``parent`` (the caller died)."""
-    while os.getppid() == parent:
-        time.sleep(_PARENT_POLL_S)
-    os._exit(1)
-
-
-def _init_worker(parent: int) -> None:
-    # A worker whose caller is killed (kill -9, an OOM kill) would otherwise wait on the
-    # executor's queue forever: a ProcessPoolExecutor's workers do not notice their parent's
-    # death. With the spawn context the worker's parent *is* the caller, so a parent pid other
-    # than the caller's means it is gone. The caller's pid comes as an argument, not from
-    # os.getppid() here: a worker still importing when the caller dies would read the pid it
-    # was re-parented to and never notice.
-    watcher = threading.Thread(
-        target=_exit_with_parent, args=(parent,), name="exit-with-parent", daemon=True
-    )
-    watcher.start()
-
-
-def _executor(workers: int) -> ProcessPoolExecutor:
-    # spawn, not cache.py's forkserver: under forkserver a worker's parent is the fork server,
-    # which outlives a killed caller, so the parent-pid check above could not see the death.
-    ctx = mp.get_context("spawn")
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
-    )
-
-
 # ------------------------------------------------------------------------------ main entry
 
 
@@ -383,10 +345,10 @@ def extract_egemaps(
 
     Notes
     -----
-    With ``workers > 1`` the workers start by spawn, so a script calling this must guard its
-    entry point with ``if __name__ == "__main__":``; each worker takes a few seconds to start
-    (it imports torch for the resampler). The book's Performance appendix shows what the
-    extraction took in its build.
+    With ``workers > 1`` the workers are those of :func:`cmaf.data.cache.prepare` (forkserver,
+    spawn elsewhere; they exit when the caller dies), so a script calling this must guard its
+    entry point with ``if __name__ == "__main__":``. The book's Performance appendix shows what
+    the extraction took in its build.
     """
     from tqdm import tqdm
 

@@ -346,13 +346,15 @@ class _ShareProbe:
 
 
 def _load_batch(cache_dir: Path, rows: Sequence[dict[str, str]], frames: bool):
+    from cmaf.data.cache import read_item
+
     mels, videos = [], []
     for row in rows:
-        with np.load(cache_dir / row["item"]) as item:
-            if "mel" in item.files:
-                mels.append(torch.from_numpy(item["mel"].astype(np.float32))[None])
-            if frames and "frames" in item.files:
-                videos.append(torch.from_numpy(item["frames"]).permute(0, 3, 1, 2).float() / 255)
+        item = read_item(cache_dir, row, skip=() if frames else ("frames",))
+        if "mel" in item:
+            mels.append(torch.from_numpy(item["mel"].astype(np.float32))[None])
+        if frames and "frames" in item:
+            videos.append(torch.from_numpy(item["frames"]).permute(0, 3, 1, 2).float() / 255)
     mel = torch.stack(mels) if mels else None
     video = torch.stack(videos) if videos else None
     return mel, video
