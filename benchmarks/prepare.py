@@ -45,7 +45,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    from cmaf.data.cache import _executor, prepare
+    from cmaf.data.cache import prepare, worker_pool
     from cmaf.data.fixtures import make_ravdess_tree
     from cmaf.data.preprocessing import PreprocessConfig
     from cmaf.data.registry import scan_dataset
@@ -75,13 +75,13 @@ def main() -> int:
 
         # Start the forkserver (it imports torch once) before timing anything: every later
         # pool, the decode-only one and prepare's own, then pays the same small fork cost.
-        with _executor(args.workers) as pool:
+        with worker_pool(args.workers) as pool:
             pool.submit(int).result()
 
         decode_s = prepare_s = float("inf")
         for run in range(max(1, args.repeat)):
             t0 = time.perf_counter()
-            with _executor(args.workers) as pool:
+            with worker_pool(args.workers) as pool:
                 futures = [pool.submit(_decode_only, r, args.image_size) for r in records]
                 wait(futures)
                 decoded = sum(f.result() for f in futures)

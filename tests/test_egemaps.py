@@ -162,7 +162,7 @@ def test_workers_exit_when_the_caller_is_killed(tmp_path, module):
         "import os, sys, time\n"
         f"import {module} as module\n"
         "if __name__ == '__main__':\n"
-        "    pool = module._executor(2)\n"
+        "    pool = module.worker_pool(2)\n"
         "    [f.result() for f in [pool.submit(os.getpid) for _ in range(4)]]\n"
         "    print(' '.join(str(p) for p in pool._processes), flush=True)\n"
         "    time.sleep(120)\n"

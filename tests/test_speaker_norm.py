@@ -4,6 +4,7 @@ schedule, and the speaker-cluster bootstrap and sentences the real-data chapter 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 
 import numpy as np
@@ -64,7 +65,8 @@ def hand_cache(tmp_path):
         for k in range(3):
             clip_id = f"{speaker}-{k}"
             mel = (rng.normal(size=(4, 6)) + offset + np.arange(4)[:, None]).astype(np.float32)
-            np.savez(tmp_path / "items" / f"{clip_id}.npz", mel=mel)
+            path = tmp_path / "items" / f"{clip_id}.npz"
+            np.savez(path, mel=mel)
             rows.append(
                 {
                     "clip_id": clip_id,
@@ -72,6 +74,8 @@ def hand_cache(tmp_path):
                     "label": "neutral",
                     "label_index": str(k),
                     "item": f"items/{clip_id}.npz",
+                    "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                    "bytes": str(path.stat().st_size),
                 }
             )
     with open(tmp_path / "manifest.csv", "w", newline="") as fh:

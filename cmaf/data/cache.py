@@ -294,7 +294,12 @@ def _existing_info(items_dir: Path, clip_id: str) -> tuple[ItemInfo | None, str 
     return info, None
 
 
-def _remove_stale_temporaries(directory: Path) -> None:
+def is_temporary(name: str) -> bool:
+    """Whether a file name is an atomic writer's temporary (``.NAME.PID.tmp``)."""
+    return _TMP.match(name) is not None
+
+
+def remove_stale_temporaries(directory: Path) -> None:
     """Delete temporary files left by killed runs (their writer process no longer exists)."""
     for path in directory.glob(".*.tmp"):
         match = _TMP.match(path.name)
@@ -339,12 +344,11 @@ def _manifest_error(cache_dir: Path, row: Mapping[str, str], problem: str) -> Ca
     )
 
 
-def _locate(cache_dir: Path, row: Mapping[str, str]) -> tuple[Path, Path, int | None, str | None]:
+def _locate(cache_dir: Path, row: Mapping[str, str]) -> tuple[Path, Path, int, str]:
     """``(path, real_path, bytes, sha256)`` of a manifest row's item, checked to lie in the cache.
 
     ``path`` is the name messages use; ``real_path`` (links resolved) is the file to open, so
-    the file checked here is the file read. ``bytes`` and ``sha256`` are ``None`` for a manifest
-    without those columns.
+    the file checked here is the file read.
     """
     item = row.get("item") or ""
     # Spelled-out escapes (an absolute path, "..", a drive) are the manifest's fault and get its
@@ -352,18 +356,14 @@ def _locate(cache_dir: Path, row: Mapping[str, str]) -> tuple[Path, Path, int | 
     pure = PurePosixPath(item.replace("\\", "/"))
     if not item or pure.is_absolute() or PureWindowsPath(item).anchor or ".." in pure.parts:
         raise _manifest_error(cache_dir, row, f"item {item!r} is not a path inside the cache")
-    size = sha256 = None
-    # Every manifest prepare writes has both columns; one made by hand (a test's) may have
-    # neither, and its items are then checked for place and format only. A row cut short (its
-    # fields None) or edited is the manifest's fault.
-    if "bytes" in row or "sha256" in row:
-        try:
-            size = int(row.get("bytes") or "")
-        except ValueError:
-            size = -1
-        sha256 = row.get("sha256") or ""
-        if size < 0 or not _SHA256.match(sha256):
-            raise _manifest_error(cache_dir, row, "its bytes or sha256 are missing or malformed")
+    # A row cut short (its fields None), edited or without the columns is the manifest's fault.
+    try:
+        size = int(row.get("bytes") or "")
+    except ValueError:
+        size = -1
+    sha256 = row.get("sha256") or ""
+    if size < 0 or not _SHA256.match(sha256):
+        raise _manifest_error(cache_dir, row, "its bytes or sha256 are missing or malformed")
     path = cache_dir / item
     # Links may still lead anywhere: whatever the spelling, the file read must be in the cache.
     real = path.resolve()
@@ -411,7 +411,7 @@ def check_items(cache_dir: str | Path, rows: Iterable[Mapping[str, str]]) -> Non
             found = real.stat().st_size
         except OSError as exc:
             raise _item_missing(path, exc) from None
-        if size is not None and found != size:
+        if found != size:
             raise _wrong_size(path, found, size)
 
 
@@ -421,8 +421,7 @@ def read_item(
     """The arrays of a manifest row's item, after checking its place, size and sha256.
 
     Every reader of a prepared cache goes through here. The file is read once: its bytes are
-    hashed and then loaded from memory, so what was checked is what is returned. (A manifest
-    made by hand without the ``bytes`` and ``sha256`` columns gets the other checks only.)
+    hashed and then loaded from memory, so what was checked is what is returned.
 
     Parameters
     ----------
@@ -451,9 +450,9 @@ def read_item(
         data = real.read_bytes()
     except OSError as exc:
         raise _item_missing(path, exc) from None
-    if size is not None and len(data) != size:
+    if len(data) != size:
         raise _wrong_size(path, len(data), size)
-    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+    if hashlib.sha256(data).hexdigest() != sha256:
         raise CacheItemError(
             f"{path}: damaged cache item (sha256 differs from {MANIFEST}); {_REBUILD}"
         )
@@ -469,7 +468,7 @@ def read_item(
 # ------------------------------------------------------------------------------ workers
 
 
-def _problem_from(record: ClipRecord, exc: BaseException) -> Problem:
+def problem_from(record: ClipRecord, exc: BaseException) -> Problem:
     """Split a ``"path: reason"`` error message into a :class:`Problem`."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
     candidates = [p for p in (record.audio_path, record.video_path) if p is not None]
@@ -490,7 +489,7 @@ def _process_one(
     try:
         arrays = preprocess(record, cfg)
     except (DataError, OSError, RuntimeError, ValueError, av.error.FFmpegError) as exc:
-        return record.clip_id, None, _problem_from(record, exc)
+        return record.clip_id, None, problem_from(record, exc)
     return record.clip_id, write_item(items_dir, record.clip_id, arrays), None
 
 
@@ -567,7 +566,7 @@ class _WorkerPool(ProcessPoolExecutor):
         )
 
 
-def _executor(workers: int) -> ProcessPoolExecutor:
+def worker_pool(workers: int) -> ProcessPoolExecutor:
     """The worker pool of :func:`prepare` and :func:`cmaf.data.egemaps.extract_egemaps`.
 
     Its workers exit within moments when the calling process dies, even by ``kill -9``.
@@ -704,8 +703,8 @@ def prepare(
     cache_dir = cache_dir_for(cache_root, cfg)
     items_dir = cache_dir / ITEMS
     items_dir.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(items_dir)
-    _remove_stale_temporaries(cache_dir)
+    remove_stale_temporaries(items_dir)
+    remove_stale_temporaries(cache_dir)
     config_text = cfg.to_json().encode()
     config_path = cache_dir / CONFIG
     if not config_path.exists() or config_path.read_bytes() != config_text:
@@ -748,7 +747,7 @@ def prepare(
         bar.write(line, file=sys.stderr)
     try:
         run_jobs(
-            _process_one, [(r, cfg, items_dir) for r in todo], workers, _executor, collect, bar
+            _process_one, [(r, cfg, items_dir) for r in todo], workers, worker_pool, collect, bar
         )
     finally:
         bar.close()

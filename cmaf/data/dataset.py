@@ -25,6 +25,11 @@ def resolve_cache_dir(cache_dir: str | Path) -> Path:
     cache_dir = Path(cache_dir)
     if (cache_dir / MANIFEST).is_file():
         return cache_dir
+    if cache_dir.exists() and not cache_dir.is_dir():
+        raise NotADirectoryError(
+            f"{cache_dir}: is a file, not a prepared cache folder (run `cmaf prepare`, then pass "
+            "its --cache folder)"
+        )
     found = sorted(p.parent for p in cache_dir.glob(f"*/{MANIFEST}"))
     if len(found) == 1:
         return found[0]

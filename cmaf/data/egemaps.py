@@ -65,14 +65,14 @@ import numpy as np
 from cmaf.data.cache import (
     BASE_COLUMNS,
     TAIL_COLUMNS,
-    _executor,
-    _problem_from,
-    _remove_stale_temporaries,
     atomic_write_bytes,
     check_clip_ids,
     item_name,
     npz_bytes,
+    problem_from,
+    remove_stale_temporaries,
     run_jobs,
+    worker_pool,
 )
 from cmaf.data.records import ClipRecord, DataError, Problem
 
@@ -295,7 +295,7 @@ def _extract_one(
     try:
         features = clip_features(record)
     except (DataError, OSError, RuntimeError, ValueError, av.error.FFmpegError) as exc:
-        return record.clip_id, None, _problem_from(record, exc)
+        return record.clip_id, None, problem_from(record, exc)
     _write_item(items_dir, record.clip_id, key, features)
     return record.clip_id, features, None
 
@@ -359,8 +359,8 @@ def extract_egemaps(
     cache_dir = cache_dir_for(cache_root)
     items_dir = cache_dir / ITEMS
     items_dir.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(items_dir)
-    _remove_stale_temporaries(cache_dir)
+    remove_stale_temporaries(items_dir)
+    remove_stale_temporaries(cache_dir)
     _write_if_changed(cache_dir / CONFIG, json.dumps(settings(), indent=2, sort_keys=True) + "\n")
     names_path = cache_dir / NAMES
     try:
@@ -378,7 +378,7 @@ def extract_egemaps(
         try:
             key = _source_key(record)
         except DataError as exc:
-            failures.append(_problem_from(record, exc))
+            failures.append(problem_from(record, exc))
             continue
         features = _load_item(items_dir, record.clip_id, key)
         if features is None:
@@ -403,7 +403,7 @@ def extract_egemaps(
 
     try:
         run_jobs(
-            _extract_one, [(r, k, items_dir) for r, k in todo], workers, _executor, collect, bar
+            _extract_one, [(r, k, items_dir) for r, k in todo], workers, worker_pool, collect, bar
         )
     finally:
         bar.close()

@@ -163,11 +163,9 @@ class SweepConfig:
     that the SNR is the only thing a noise step changes. Noise added to a clip at its own level
     also makes it louder (at -10 dB, 10.4 dB louder), and loudness is an arousal cue (Section
     2.2: intensity "often associated with emotional arousal"; the synthetic voices span
-    -6.5 dB for sad to +8 dB for angry). On the 2026-11-30 build the audio-only model heard
-    the louder clips as angry or disgusted (the loudest voices: 12 % of its answers at 10 dB
-    of speech-shaped noise, 77 % at -10 dB), and its accuracy rose again from 32 % at 5 dB to
-    38 % at 0 dB (3 seeds, p = 0.031); with the level kept, 10 % and 9 %, and no rise.
-    ``False`` gives the loudness-raising mixture (``benchmarks/noise_level.py`` measures both).
+    -6.5 dB for sad to +8 dB for angry), so without it a model may answer a noisier, louder
+    clip with a loud emotion and gain accuracy as the SNR falls. ``False`` gives the
+    loudness-raising mixture (``benchmarks/noise_level.py`` measures both).
     """
 
     snr_db: tuple[float, ...] = (20.0, 10.0, 5.0, 0.0, -5.0, -10.0)

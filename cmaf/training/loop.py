@@ -48,7 +48,13 @@ from torch.utils.data import DataLoader, Dataset
 import cmaf
 from cmaf.arguments import UsageError, existing, output_dir
 from cmaf.data.augment import AugmentConfig
-from cmaf.data.cache import _TMP, CLASSES, CONFIG, MANIFEST, _remove_stale_temporaries
+from cmaf.data.cache import (
+    CLASSES,
+    CONFIG,
+    MANIFEST,
+    is_temporary,
+    remove_stale_temporaries,
+)
 from cmaf.data.dataset import CachedClips, load_manifest, mel_speaker_stats, resolve_cache_dir
 from cmaf.data.preprocessing import PreprocessConfig
 from cmaf.data.records import ClipRecord
@@ -449,9 +455,9 @@ def _unstarted(run_dir: Path) -> bool:
     """Whether ``run_dir`` holds only what a run writes before its first checkpoint."""
     for path in run_dir.iterdir():
         if path.name == "checkpoints" and path.is_dir():
-            if any(not _TMP.match(p.name) for p in path.iterdir()):
+            if any(not is_temporary(p.name) for p in path.iterdir()):
                 return False
-        elif path.name not in EARLY_FILES and not _TMP.match(path.name):
+        elif path.name not in EARLY_FILES and not is_temporary(path.name):
             return False
     return True
 
@@ -557,9 +563,9 @@ def train(
     if dist.main:
         output_dir(run_dir, "--out")
         # Partial checkpoint writes of a killed process, which no one will finish.
-        _remove_stale_temporaries(run_dir)
+        remove_stale_temporaries(run_dir)
         if ckpt_dir.is_dir():
-            _remove_stale_temporaries(ckpt_dir)
+            remove_stale_temporaries(ckpt_dir)
         if resume:
             saved = json.loads((run_dir / "config.json").read_text())
             if saved != json.loads(config.to_json()):
