@@ -10,7 +10,7 @@ those were augmented: half the training clips carried added noise (Table A1;
 ``train.augment_snr_db``). A clean test clip is then a little off the statistics the network
 expects, and a little test noise can bring it back, which would make accuracy rise under noise.
 For each run this prints the test accuracy, clean and under white and speech-shaped noise at
-the book's SNR steps (:mod:`cmaf.evaluation.robustness`), twice: with the run's own statistics,
+the book's SNR steps (:mod:`cmaf.experiments.robustness`), twice: with the run's own statistics,
 and with every BatchNorm layer's statistics re-estimated on the *clean* (unaugmented) training
 split (a cumulative average over one pass, no gradient step; the test split is not used). If
 re-estimating lifts the clean score and flattens the rise, the mismatch is part of the cause;
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from cmaf.data.dataset import CachedClips, resolve_cache_dir
     from cmaf.data.splits import Split
-    from cmaf.evaluation import robustness
+    from cmaf.experiments import robustness
     from cmaf.layout import BookRuns
     from cmaf.training.checkpoint import atomic_torch_save, load_checkpoint
     from cmaf.training.loop import reestimate_batchnorm

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from cmaf.data.dataset import load_manifest, resolve_cache_dir
     from cmaf.data.splits import Split
-    from cmaf.evaluation.robustness import _load_batch, load_trained
+    from cmaf.experiments.robustness import _load_batch, load_trained
     from cmaf.layout import BookRuns
     from cmaf.models.model import CMAF
     from cmaf.training.loop import compute_frame_features

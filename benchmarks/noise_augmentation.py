@@ -9,7 +9,7 @@ Run after a ``cpu`` book build (it trains on the build's prepared cache)::
 For each range of training-noise SNRs (``train.augment_snr_db``; default: 10 to 30 dB, our
 first choice, and -5 to 30 dB, the ``cpu`` profile's now) it trains the ``cpu`` profile's
 audio-only model on the random split of every seed, sweeps its test clips with white and
-speech-shaped noise at the book's SNR steps (:mod:`cmaf.evaluation.robustness`), and prints
+speech-shaped noise at the book's SNR steps (:mod:`cmaf.experiments.robustness`), and prints
 per range the mean accuracy at each SNR and the book's monotonicity check (largest rise between
 two levels and the smallest p-value of the paired sign test). Finished runs in ``--out`` are
 reused; one trained with another config (an older ``cpu`` profile) stops the script with one
@@ -38,10 +38,10 @@ def _range(text: str) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     from cmaf.data.dataset import load_manifest, resolve_cache_dir
-    from cmaf.evaluation import robustness
+    from cmaf.experiments import robustness
+    from cmaf.experiments.protocols import ProtocolRun, ensure_run
     from cmaf.training.config import load_config
     from cmaf.training.loop import class_names
-    from cmaf.training.protocols import ProtocolRun, ensure_run
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-root", default="runs/book-cpu-synthetic")

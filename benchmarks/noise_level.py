@@ -9,7 +9,7 @@ Noise mixed into a clip at the clip's own level raises the SNR's denominator *an
 loudness: at -10 dB the mixture is 10.4 dB louder than the clean clip. Loudness is an emotion
 cue (arousal), so a model may answer the louder clip with a loud emotion and get *more* of
 the loud classes right as the noise grows. The robustness sweep therefore scales each noisy
-clip back to its clean level by default (:class:`cmaf.evaluation.robustness.SweepConfig`,
+clip back to its clean level by default (:class:`cmaf.experiments.robustness.SweepConfig`,
 ``keep_level``). This benchmark sweeps the same runs and the same noise draws both ways and
 prints, per mixture, the pooled accuracy per SNR, the share of predictions that go to the
 loudest classes of the synthetic voices (angry and disgust, +8 and +7 dB), and the book's
@@ -34,7 +34,7 @@ MIXTURES = {"level kept": True, "level raised": False}
 
 def main(argv: list[str] | None = None) -> None:
     from cmaf.data.dataset import load_manifest, resolve_cache_dir
-    from cmaf.evaluation import robustness
+    from cmaf.experiments import robustness
     from cmaf.layout import BookRuns
     from cmaf.training.loop import class_names
 

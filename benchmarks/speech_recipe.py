@@ -79,8 +79,8 @@ def main() -> int:
     from cmaf.data.cache import prepare
     from cmaf.data.registry import classes_for, scan_dataset
     from cmaf.evaluation.runs import load_metrics
-    from cmaf.speech import find_root
-    from cmaf.training.protocols import ProtocolRun, ensure_run
+    from cmaf.experiments.protocols import ProtocolRun, ensure_run
+    from cmaf.experiments.speech import find_root
 
     root = find_root(args.root)
     work = Path(args.work).resolve()

@@ -15,12 +15,13 @@ Stages (each timed; the seconds are written to ``RUNS_ROOT/stages.json`` as they
 ``compare``
     CMAF, its baselines and ablations under the random split and held-out actors, then the
     test-time robustness sweep (``cmaf compare`` with the profile's plan,
-    :data:`cmaf.training.compare.BOOK_PLANS`) into ``RUNS_ROOT/compare``; the ``train``
+    :data:`cmaf.experiments.compare.BOOK_PLANS`) into ``RUNS_ROOT/compare``; the ``train``
     stage's runs are reused where the configs match.
 ``speech``
     Only when a RAVDESS speech folder is given (``--speech-root``; ``make book`` passes the
     shared copy when it exists): ``cmaf speech`` with the profile's plan
-    (:data:`cmaf.speech.BOOK_PLANS`) into ``RUNS_ROOT/speech``, for the real-data chapter.
+    (:data:`cmaf.experiments.speech.BOOK_PLANS`) into ``RUNS_ROOT/speech``, for the real-data
+    chapter.
 ``notebooks``
     Every chapter of ``_toc.yml`` that lives in ``notebooks/`` is converted by jupytext and
     executed by papermill with the book parameters into ``OUT/book-src/notebooks/NAME.ipynb``.
@@ -367,7 +368,7 @@ def train_runs(
     list of Path
         The run directories, seed by seed in :data:`MODELS` order.
     """
-    from cmaf.training.protocols import ensure_run
+    from cmaf.experiments.protocols import ensure_run
 
     run_dirs = []
     for seed in seeds:
@@ -414,12 +415,12 @@ def compare_runs(
 ) -> Path:
     """Stage ``compare``: CMAF, its baselines and ablations under both protocols, and the sweep.
 
-    Runs :func:`cmaf.training.compare.run_compare` with the profile's plan
-    (:data:`cmaf.training.compare.BOOK_PLANS`) into ``RUNS_ROOT/compare``; the ``train``
+    Runs :func:`cmaf.experiments.compare.run_compare` with the profile's plan
+    (:data:`cmaf.experiments.compare.BOOK_PLANS`) into ``RUNS_ROOT/compare``; the ``train``
     stage's runs stand in for the comparison's random-split runs where their configs match.
     Returns the path of ``results.csv``.
     """
-    from cmaf.training.compare import BOOK_PLANS, PLANS, run_compare
+    from cmaf.experiments.compare import BOOK_PLANS, PLANS, run_compare
 
     plan = PLANS[BOOK_PLANS[profile]]
     config = _book_config(profile, dataset, num_classes)
@@ -937,7 +938,7 @@ def build_book(
         compare_runs(dataset, profile, seeds, cache_dir, runs, len(classes), progress)
 
     if speech_root:
-        from cmaf.speech import BOOK_PLANS, SpeechError, run_speech
+        from cmaf.experiments.speech import BOOK_PLANS, SpeechError, run_speech
 
         with stages.stage("speech"):
             try:

@@ -18,12 +18,12 @@ from cmaf.arguments import one_line
 COMMANDS = [
     "cmaf.models.summary",
     "cmaf.data.synth",
-    "cmaf.data.prepare",
+    "cmaf.training.prepare",
     "cmaf.data.verify",
     "cmaf.training.commands",
     "cmaf.training.predict",
-    "cmaf.training.compare",
-    "cmaf.speech",
+    "cmaf.experiments.compare",
+    "cmaf.experiments.speech",
     "cmaf.book",
 ]
 

@@ -365,8 +365,8 @@ def test_smoke_build(smoke_book):
     for model in ("cmaf", "audio", "video"):
         assert (runs / "train" / f"{model}-seed0" / "metrics.json").is_file()
     # The compare stage: every model of the smoke plan under both protocols, and the sweep.
-    from cmaf.evaluation.robustness import load_curves
-    from cmaf.training.compare import PLANS, load_results
+    from cmaf.experiments.compare import PLANS, load_results
+    from cmaf.experiments.robustness import load_curves
 
     plan = PLANS["smoke"]
     results = load_results(runs / "compare" / "results.csv")

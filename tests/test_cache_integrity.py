@@ -24,7 +24,7 @@ from cmaf.data.dataset import CachedClips, load_manifest, mel_speaker_stats
 from cmaf.data.fixtures import make_ravdess_tree
 from cmaf.data.preprocessing import PreprocessConfig
 from cmaf.data.registry import classes_for, scan_dataset
-from cmaf.evaluation.robustness import _load_batch
+from cmaf.experiments.robustness import _load_batch
 from cmaf.training.config import load_config
 
 #: Damage done to a copy of a prepared cache, each to the first clip's item or manifest row.

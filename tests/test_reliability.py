@@ -18,9 +18,9 @@ import pytest
 
 from cmaf import layout
 from cmaf.cli import main
+from cmaf.experiments.protocols import ensure_run
 from cmaf.training.config import load_config
 from cmaf.training.loop import train
-from cmaf.training.protocols import ensure_run
 
 REPO = Path(__file__).resolve().parents[1]
 

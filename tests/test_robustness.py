@@ -13,7 +13,7 @@ from cmaf.data.cache import prepare
 from cmaf.data.fixtures import make_ravdess_tree
 from cmaf.data.preprocessing import PreprocessConfig
 from cmaf.data.registry import classes_for, scan_dataset
-from cmaf.evaluation import robustness as rb
+from cmaf.experiments import robustness as rb
 from cmaf.training.config import load_config
 from cmaf.training.loop import train
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from cmaf import speech
 from cmaf.data.augment import AugmentConfig, augment_mel, mask_mel
 from cmaf.data.dataset import CachedClips, mel_speaker_stats
 from cmaf.data.speaker_norm import fit_speaker_stats, standardize_by_speaker
 from cmaf.evaluation.metrics import cluster_bootstrap
+from cmaf.experiments import speech
 from cmaf.training.config import load_config
 from cmaf.training.loop import read_history, train
 

@@ -15,13 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cmaf import speech
 from cmaf.data import ravdess
 from cmaf.data.splits import Split, held_out_folds, speaker_overlap
+from cmaf.experiments import protocols, speech
+from cmaf.experiments.protocols import ProtocolRun, protocol_runs, run_linear_baseline
 from cmaf.models.pooled import PooledLinear, mel_statistics, select_c
-from cmaf.training import protocols
 from cmaf.training.config import load_config
-from cmaf.training.protocols import ProtocolRun, protocol_runs, run_linear_baseline
 
 REAL_ROOT = Path(
     os.environ.get(
@@ -188,7 +187,7 @@ def test_smoke_plan_held_out_runs_share_no_actor(smoke_speech):
 
 @needs_real
 def test_smoke_plan_sweeps_every_network_run_under_noise(smoke_speech):
-    from cmaf.evaluation import robustness
+    from cmaf.experiments import robustness
 
     out, summary = smoke_speech
     rows = robustness.load_curves(out / summary["robustness"])

@@ -323,7 +323,7 @@ def test_frame_features_are_computed_once_per_backbone(tiny_cache, monkeypatch):
 def test_compare_trains_each_fusion_and_writes_one_table(tiny_cache, tmp_path):
     import csv as _csv
 
-    from cmaf.training.compare import model_cost, run_compare
+    from cmaf.experiments.compare import model_cost, run_compare
     from cmaf.training.config import load_config
 
     config = load_config("smoke")
@@ -378,7 +378,7 @@ def test_compare_trains_each_fusion_and_writes_one_table(tiny_cache, tmp_path):
 
 
 def test_calibration_checks_each_design_aim_of_the_corpus():
-    from cmaf.training.compare import calibration, fusion_margin
+    from cmaf.experiments.compare import calibration, fusion_margin
 
     def rows(cmaf, audio, video, early=0.5, protocol="random"):
         values = {"cmaf": cmaf, "audio": audio, "video": video, "early": early}
@@ -404,7 +404,7 @@ def test_calibration_checks_each_design_aim_of_the_corpus():
 
 def test_compare_cli_chooses_the_noise_mixture_of_its_sweep(monkeypatch, tmp_path):
     """``--raise-noise-level`` is the only way to the loudness-raising mixture."""
-    import cmaf.training.compare as compare
+    import cmaf.experiments.compare as compare
     from cmaf.cli import build_parser
 
     sweeps = []
@@ -505,7 +505,7 @@ def test_best_checkpoint_holds_the_clean_training_clips_statistics(tiny_cache, t
 
 def test_a_run_saved_before_a_config_key_existed_matches_that_keys_default(tmp_path):
     """A run's config.json from before ``train.precise_bn`` existed was trained without it."""
-    from cmaf.training.protocols import _same_config
+    from cmaf.experiments.protocols import _same_config
 
     config = load_config("smoke")
     old = json.loads(config.to_json())
@@ -521,7 +521,7 @@ def test_a_run_saved_before_a_config_key_existed_matches_that_keys_default(tmp_p
 
 def test_a_finished_run_with_another_config_is_refused_not_reused(finished_run, tiny_cache):
     """A stale run would be reported as the new config's; it stops with the fields that differ."""
-    from cmaf.training.protocols import ensure_run
+    from cmaf.experiments.protocols import ensure_run
 
     before = (finished_run / "metrics.json").stat().st_mtime_ns
     logged = []

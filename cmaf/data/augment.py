@@ -17,7 +17,7 @@ spectrogram, which keeps them cheap on CPU (no phase vocoder, no re-computed STF
   ``log(exp(x) + n)`` with ``n`` an exponentially distributed periodogram (the power spectrum
   of Gaussian noise) of mean ``mean(exp(x)) / 10 ** (snr / 10)``, the same in every Mel band.
   That is not white noise, which puts more power into the wider high bands; the robustness
-  sweep (:mod:`cmaf.evaluation.robustness`) tests white and speech-shaped noise, which
+  sweep (:mod:`cmaf.experiments.robustness`) tests white and speech-shaped noise, which
   training never adds, and keeps each noisy clip at its clean level, which training does not
   (a noisy training clip is louder, as background noise makes a recording). The SNR range
   reaches down to -5 dB (see :class:`AugmentConfig`).
@@ -161,7 +161,7 @@ def add_noise_mel(
     With ``keep_level`` the mixture is scaled back to the clean clip's mean power, as a
     recording's gain would be set to the talker: the SNR is unchanged, but a lower SNR no
     longer also makes the clip louder (loudness is itself an emotion cue, see
-    :class:`cmaf.evaluation.robustness.SweepConfig`). The log-Mel floor (``log_offset``) is
+    :class:`cmaf.experiments.robustness.SweepConfig`). The log-Mel floor (``log_offset``) is
     scaled with the mixture; it is far below any cell that holds noise.
     """
     power = mel.exp()

@@ -343,7 +343,7 @@ def plot_protocol_comparison(
     ----------
     table
         DataFrame with columns ``model``, ``protocol``, ``runs``, ``<value> mean`` and
-        ``<value> std`` in percent (:func:`cmaf.speech.results_table`).
+        ``<value> std`` in percent (:func:`cmaf.experiments.speech.results_table`).
     chance
         Draw the chance level (percent) as a dashed line.
     """
@@ -572,13 +572,13 @@ def plot_robustness(
     chance: float | None = None,
     title: str | None = None,
 ) -> Figure:
-    """Test accuracy under each corruption (rows of :func:`cmaf.evaluation.robustness.load_curves`).
+    """Test accuracy under each corruption (:func:`cmaf.experiments.robustness.load_curves` rows).
 
     One panel per corruption kind swept, one line per model (mean over runs, the spread as error
     bars); the clean score is each curve's first point. A last panel shows the missing-modality
     scores beside the clean ones.
     """
-    from cmaf.evaluation.robustness import KINDS, summarize
+    from cmaf.experiments.robustness import KINDS, summarize
 
     summary = summarize(rows, metric)
     models = list(dict.fromkeys(str(r["model"]) for r in rows))
@@ -671,9 +671,9 @@ def plot_attention_shares(rows: Sequence[dict], model: str = "cmaf") -> Figure:
     """How much each stream takes from the other modality, per corruption (one model).
 
     Two bars per condition: the visual share in the audio stream and the audio share in the
-    visual stream (:mod:`cmaf.evaluation.robustness`), mean over runs.
+    visual stream (:mod:`cmaf.experiments.robustness`), mean over runs.
     """
-    from cmaf.evaluation.robustness import STREAM_SHARES, summarize
+    from cmaf.experiments.robustness import STREAM_SHARES, summarize
 
     mine = [r for r in rows if r["model"] == model]
     columns = list(STREAM_SHARES.values())

@@ -10,7 +10,7 @@ Two profiles share one architecture:
 
 A ``smoke`` profile (tiny, one epoch) exists for tests and the book's CI build only. The
 ``speech`` and ``speech-smoke`` profiles train the audio branch alone on audio-only data (the
-real RAVDESS speech clips; see :mod:`cmaf.speech`).
+real RAVDESS speech clips; see :mod:`cmaf.experiments.speech`).
 
 Configs load from JSON files or profile names; unknown keys and wrong types fail with one line
 naming the key (see :meth:`ExperimentConfig.from_dict`).

@@ -1,7 +1,7 @@
 """``cmaf compare``: CMAF and its baselines under one protocol, with the same encoders and budget.
 
 For every model named by ``--fusions`` (see :mod:`cmaf.models.baselines`), trains the runs of
-:func:`cmaf.training.protocols.protocol_runs` (random split per seed, held-out folds per seed)
+:func:`cmaf.experiments.protocols.protocol_runs` (random split per seed, held-out folds per seed)
 into ``OUT/<fusion>/<run>`` with otherwise identical settings, and writes ``OUT/results.csv``:
 one row per (model, protocol) with trainable parameters, multiply-accumulates per clip (the
 frozen backbone's share separately), the number of runs, and accuracy / macro-F1 / UA as mean
@@ -9,7 +9,7 @@ and sample std, and the gap between the random split and held-out actors. Finish
 reused, and so are runs named in ``reuse`` (the book passes its training stage's runs).
 
 Then, unless switched off, the test-time robustness sweep
-(:mod:`cmaf.evaluation.robustness`) of every random-split run: ``OUT/robustness.csv``.
+(:mod:`cmaf.experiments.robustness`) of every random-split run: ``OUT/robustness.csv``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from cmaf.arguments import int_list, optional_int_list, output_dir
-from cmaf.evaluation.robustness import SweepConfig, add_noise_level_option, run_robustness
+from cmaf.experiments.robustness import SweepConfig, add_noise_level_option, run_robustness
 from cmaf.models.config import FUSIONS
 from cmaf.training.config import ExperimentConfig
 
@@ -132,7 +132,7 @@ def run_compare(
         (``None``: no sweep).
     """
     from cmaf.evaluation.runs import aggregate_runs
-    from cmaf.training.protocols import (
+    from cmaf.experiments.protocols import (
         ProtocolRun,
         _same_config,
         check_folds,

@@ -100,7 +100,7 @@ BOOK_PLANS = {"smoke": "smoke", "cpu": "cpu", "paper": "full"}
 SUMMARY = "summary.json"
 #: The machine-readable result table (:func:`results_table`), in ``out``.
 RESULTS = "results.csv"
-#: The network runs' robustness sweep (:mod:`cmaf.evaluation.robustness`), in ``out``.
+#: The network runs' robustness sweep (:mod:`cmaf.experiments.robustness`), in ``out``.
 ROBUSTNESS = "robustness.csv"
 
 
@@ -148,10 +148,10 @@ def run_speech(
     from cmaf.data.egemaps import extract_egemaps
     from cmaf.data.records import DataError
     from cmaf.data.registry import classes_for, scan_dataset
-    from cmaf.evaluation.robustness import run_robustness
+    from cmaf.experiments.protocols import check_folds, count_folds, protocol_runs, run_protocols
+    from cmaf.experiments.robustness import run_robustness
     from cmaf.training.checkpoint import atomic_write_text
     from cmaf.training.loop import TrainingDiverged
-    from cmaf.training.protocols import check_folds, count_folds, protocol_runs, run_protocols
 
     if plan not in PLANS:
         raise SpeechError(f"unknown plan {plan!r}: use one of {', '.join(PLANS)}")
@@ -309,7 +309,7 @@ def run_groups(
 ) -> dict[tuple[str, str, bool], list[Path]]:
     """Finished run directories of a ``cmaf speech`` output, by ``(model, protocol,
     speaker_norm)``."""
-    from cmaf.training.protocols import ProtocolRun
+    from cmaf.experiments.protocols import ProtocolRun
 
     out = Path(out)
     summary = summary or load_summary(out) or {"runs": {}}
