@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fixtures import make_ravdess_tree
 
 from cmaf.data.cache import prepare
-from cmaf.data.fixtures import make_ravdess_tree
 from cmaf.data.registry import classes_for, scan_dataset
 from cmaf.training.config import load_config
 

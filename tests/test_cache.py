@@ -176,7 +176,7 @@ def test_bad_media_skipped_and_listed(bad_corpus, tmp_path, capsys):
 
 
 def test_cli_exit_codes_and_summary(tmp_path, capsys):
-    from cmaf.data.fixtures import make_ravdess_tree
+    from fixtures import make_ravdess_tree
 
     root = tmp_path / "ravdess"
     files = make_ravdess_tree(
@@ -210,7 +210,8 @@ def test_cli_exit_codes_and_summary(tmp_path, capsys):
 
 
 def test_iemocap_segments_and_split_screen_crop(tmp_path):
-    from cmaf.data.fixtures import make_iemocap_tree
+    from fixtures import make_iemocap_tree
+
     from cmaf.data.registry import classes_for, scan_dataset
 
     root = tmp_path / "iemocap"

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures import make_ravdess_tree
 from torch.utils.data import DataLoader
 
 from cmaf.cli import main
 from cmaf.data import DataError
 from cmaf.data.cache import ITEMS, MANIFEST, prepare
 from cmaf.data.dataset import CachedClips, load_manifest, mel_speaker_stats
-from cmaf.data.fixtures import make_ravdess_tree
 from cmaf.data.preprocessing import PreprocessConfig
 from cmaf.data.registry import classes_for, scan_dataset
 from cmaf.experiments.robustness import _load_batch

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures import make_ravdess_tree
 
 from cmaf.data import egemaps
-from cmaf.data.fixtures import make_ravdess_tree
 from cmaf.data.registry import scan_dataset
 
 REAL_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess-speech"

@@ -1,4 +1,4 @@
-"""Dataset loaders on small format-faithful fixtures (cmaf.data.fixtures)."""
+"""Dataset loaders on small format-faithful fixtures (tests/fixtures.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from collections import Counter
 from pathlib import Path
 
 import av
+import fixtures
 import numpy as np
 import pytest
 import soundfile as sf
 
-from cmaf.data import crema_d, fixtures, iemocap, ravdess
+from cmaf.data import crema_d, iemocap, ravdess
 from cmaf.data.media import probe, read_audio, read_video_frames
 from cmaf.data.records import DataError
 from cmaf.data.registry import DATASETS, classes_for, scan_dataset

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from fixtures import make_ravdess_tree
 
 from cmaf.cli import main
 from cmaf.data.cache import prepare
 from cmaf.data.dataset import CachedClips, load_manifest
-from cmaf.data.fixtures import make_ravdess_tree
 from cmaf.data.registry import classes_for, scan_dataset
 from cmaf.training.config import load_config
 from cmaf.training.loop import train

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from fixtures import make_ravdess_tree
 
 from cmaf.data.augment import add_noise_mel
 from cmaf.data.cache import prepare
-from cmaf.data.fixtures import make_ravdess_tree
 from cmaf.data.preprocessing import PreprocessConfig
 from cmaf.data.registry import classes_for, scan_dataset
 from cmaf.experiments import robustness as rb

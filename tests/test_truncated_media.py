@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from fixtures import write_riff_wav
 
 from cmaf.data.cache import PROBLEMS, prepare
-from cmaf.data.fixtures import write_riff_wav
 from cmaf.data.media import check_complete, read_audio, read_video_frames, write_av
 from cmaf.data.preprocessing import decode_at_instants
 from cmaf.data.records import ClipRecord, DataError

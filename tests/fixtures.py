@@ -1,4 +1,4 @@
-"""Small, format-faithful copies of the three datasets, for tests and benchmarks.
+"""Small, format-faithful copies of the three datasets, for tests and benchmarks (not shipped).
 
 Each builder writes a tree laid out, named and encoded like the real distribution, only with few
 and short clips of synthetic content (smooth gradients and a moving disc, tones with an envelope:
