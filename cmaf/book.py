@@ -54,7 +54,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import posixpath
 import re
 import shutil
 import subprocess
@@ -567,53 +566,14 @@ def execute_chapters(
                 ) from exc
             except Exception as exc:  # kernel died, bad parameters cell, ...
                 raise BookError(f"notebook {source.name}: {type(exc).__name__}: {exc}") from exc
-            _postprocess(output, entry, {e for e, _ in chapters})
+            _postprocess(output)
             executed.append(output)
     return executed
 
 
-_MD_LINK = re.compile(r"(\]\()(?P<target>[^()\s#]+?)\.md(?P<anchor>#[^()\s]*)?\)")
-
-
-def retarget_links(text: str, doc: str, executed: set[str]) -> str:
-    """Point markdown links at executed chapters from ``NAME.md`` to ``NAME.ipynb``.
-
-    The chapter sources are MyST markdown (``notebooks/NN_name.md``) and link to each other by
-    those names; in the build tree each chapter is an executed ``.ipynb``.
-
-    Parameters
-    ----------
-    text
-        Markdown text.
-    doc
-        The document holding it, relative to the book root without suffix (``book/intro``).
-    executed
-        Executed chapters, same form (``notebooks/01_literature``).
-
-    Returns
-    -------
-    str
-        ``text`` with those links retargeted; other links unchanged.
-    """
-
-    def swap(match: re.Match) -> str:
-        target = match.group("target")
-        if "://" in target:
-            return match.group(0)
-        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(doc), target))
-        if resolved not in executed:
-            return match.group(0)
-        return f"{match.group(1)}{target}.ipynb{match.group('anchor') or ''})"
-
-    return _MD_LINK.sub(swap, text)
-
-
-def _postprocess(path: Path, entry: str, executed: set[str]) -> None:
-    """Tidy an executed chapter for the book.
-
-    Hides the chapter's default ``parameters`` cell (the injected cell right after it shows the
-    values that ran) and retargets links to other chapters (:func:`retarget_links`).
-    """
+def _postprocess(path: Path) -> None:
+    """Hide an executed chapter's default ``parameters`` cell (the injected cell right after it
+    shows the values that ran)."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -622,8 +582,6 @@ def _postprocess(path: Path, entry: str, executed: set[str]) -> None:
     for cell, cell_tags in zip(nb.cells, tags, strict=True):
         if injected and "parameters" in cell_tags and "remove-cell" not in cell_tags:
             cell.metadata["tags"] = [*cell_tags, "remove-cell"]
-        if cell.cell_type == "markdown":
-            cell.source = retarget_links(cell.source, entry, executed)
     nbformat.write(nb, path)
 
 
@@ -767,17 +725,10 @@ def write_status_page(
     return path
 
 
-def copy_book_sources(root: Path, book_src: Path, executed: set[str] = frozenset()) -> None:
-    """Copy the book configuration and static pages next to the executed notebooks.
+def copy_book_sources(root: Path, book_src: Path) -> None:
+    """Copy the book configuration, references and static pages next to the executed notebooks.
 
-    Parameters
-    ----------
-    root
-        Book source folder.
-    book_src
-        Build tree.
-    executed
-        Executed chapters (``notebooks/NN_name``); links to them are retargeted.
+    Pages link to chapters with ``{doc}`` roles, which resolve whatever the chapter's suffix.
     """
     import yaml
 
@@ -796,9 +747,6 @@ def copy_book_sources(root: Path, book_src: Path, executed: set[str] = frozenset
             target.parent.mkdir(parents=True, exist_ok=True)
             if item.is_dir():
                 shutil.copytree(item, target, dirs_exist_ok=True)
-            elif item.suffix == ".md":
-                doc = f"book/{item.stem}"
-                target.write_text(retarget_links(item.read_text(), doc, set(executed)))
             else:
                 shutil.copy2(item, target)
 
@@ -977,7 +925,7 @@ def build_book(
             stage_seconds=dict(stages.seconds),
         )
     with stages.stage("html"):
-        copy_book_sources(root, book_src, {entry for entry, _ in chapters})
+        copy_book_sources(root, book_src)
         index = build_html(book_src, progress)
     return index
 

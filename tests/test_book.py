@@ -35,7 +35,6 @@ from cmaf.book import (
     chapter_sources,
     copy_book_sources,
     execute_chapters,
-    retarget_links,
     toc_files,
 )
 
@@ -143,22 +142,6 @@ def test_config_builds_offline_without_executing():
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def test_retarget_links():
-    executed = {"notebooks/01_literature", "notebooks/02_data"}
-    text = (
-        "[a](02_data.md) [b](02_data.md#split) [c](../book/glossary.md) "
-        "[d](https://x.org/02_data.md) [e](03_missing.md)"
-    )
-    out = retarget_links(text, "notebooks/01_literature", executed)
-    assert "[a](02_data.ipynb)" in out
-    assert "[b](02_data.ipynb#split)" in out
-    assert "[c](../book/glossary.md)" in out
-    assert "[d](https://x.org/02_data.md)" in out
-    assert "[e](03_missing.md)" in out
-    intro = retarget_links("[x](../notebooks/02_data.md)", "book/intro", executed)
-    assert intro == "[x](../notebooks/02_data.ipynb)"
 
 
 def test_build_book_rejects_bad_arguments(tmp_path):
@@ -301,7 +284,7 @@ def test_throwaway_book_builds_with_warnings_as_errors(tmp_path):
         run_dirs=[],
         stage_seconds={"corpus": 1.0},
     )
-    copy_book_sources(src, out, {entry for entry, _ in chapters})
+    copy_book_sources(src, out)
     index = build_html(out, progress=False)
     html_dir = index.parent
     assert (html_dir / "notebooks" / "01_one.html").is_file()
