@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -90,10 +91,13 @@ def output_dir(path: str | Path, flag: str) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"{flag} {path}: cannot create the folder: {os_reason(exc)}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise UsageError(
-            f"{flag} {path}: no permission to write into it; choose a folder you can write to"
-        )
+    # Try, rather than ask: permissions, read-only mounts and special file systems (/proc)
+    # all show up as a failed write, and os.access answers "yes" to root regardless.
+    try:
+        with tempfile.TemporaryFile(dir=path, prefix=".cmaf-write-check-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot write into it: {os_reason(exc)}") from None
     return path
 
 

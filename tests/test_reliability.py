@@ -307,3 +307,13 @@ def test_a_chapter_on_a_wrong_runs_root_stops_with_one_line(tmp_path):
     message = str(info.value)
     assert "ChapterInputMissing" in message and str(wrong) in message
     assert "make it with `cmaf book --runs-root" in message
+
+
+@pytest.mark.parametrize(
+    "where", ["below a file", "an over-long name", "a location no one can create"]
+)
+def test_evaluate_out_in_an_unusable_location_gets_one_line(where, one_epoch_run, tmp_path, capsys):
+    target = _bad_locations(tmp_path)[where] / "summary.json"
+    assert main(["evaluate", str(one_epoch_run), "--out", str(target)]) != 0
+    line = _one_line(capsys)
+    assert line.startswith("cmaf evaluate: --out ")

@@ -17,7 +17,10 @@ _METRICS_KEYS = ("scalars", "test", "selected_epoch")
 def is_run_dir(path: str | Path) -> bool:
     """Whether ``path`` is a run directory (``cmaf train``'s output)."""
     path = Path(path)
-    return (path / "config.json").is_file() and any((path / m).exists() for m in _RUN_MARKERS)
+    try:
+        return (path / "config.json").is_file() and any((path / m).exists() for m in _RUN_MARKERS)
+    except OSError:  # a name too long to look at cannot be a run
+        return False
 
 
 def run_dir_containing(path: str | Path) -> Path | None:
