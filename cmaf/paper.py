@@ -46,6 +46,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from cmaf.data.registry import SPECS
+
 # REFERENCES is read on first use, by __getattr__ below.
 __all__ = [  # noqa: F822
     "CITATION", "CITED", "CONCEPTUAL_FRAMEWORK", "DATASETS", "DATASET_FACTS", "DATASET_PROFILES",
@@ -67,11 +69,12 @@ CITATION = (
 )
 DOI = "10.3390/mti9120116"
 
-#: Dataset keys used throughout (the names of :mod:`cmaf.data.registry`).
+#: The datasets the paper reports results for (Tables 1-7), by their :mod:`cmaf.data.registry`
+#: names. A registered dataset outside this list has no paper numbers to compare with.
 DATASETS: tuple[str, ...] = ("ravdess", "crema-d", "iemocap")
 
-#: Display names of the datasets, as the paper prints them.
-DISPLAY_NAMES: dict[str, str] = {"ravdess": "RAVDESS", "crema-d": "CREMA-D", "iemocap": "IEMOCAP"}
+#: Display name of every registered dataset (its spec's), as the paper prints the ones it reports.
+DISPLAY_NAMES: dict[str, str] = {name: spec.display_name for name, spec in SPECS.items()}
 
 #: Table 4's column names, verbatim.
 TABLE4_COLUMNS: tuple[str, str, str] = ("Dataset", "Weighted Accuracy", "Unweighted Accuracy")

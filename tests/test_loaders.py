@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 from collections import Counter
@@ -72,6 +73,18 @@ def test_ravdess_take_key_matches_across_modalities(ravdess_root):
     av_takes = {r.meta["take"] for r in ravdess.scan(ravdess_root).records}
     audio_takes = {r.meta["take"] for r in ravdess.scan(ravdess_root, modality="audio").records}
     assert av_takes == audio_takes
+
+
+def test_ravdess_spec_reads_the_scanned_meta(ravdess_root):
+    """The spec's sex and twin key agree with what scan writes, for records from a manifest too."""
+    for rec in ravdess.scan(ravdess_root).records:
+        assert ravdess.sex_of(rec) == rec.meta["sex"][0].upper()
+        assert ravdess.twin_key(rec) == rec.meta["prompt"]
+        # An id that is not a file stem: the key comes from meta, with or without "prompt".
+        renamed = dataclasses.replace(rec, clip_id=f"clip-{rec.clip_id}")
+        assert ravdess.twin_key(renamed) == rec.meta["prompt"]
+        meta = {k: v for k, v in rec.meta.items() if k != "prompt"}
+        assert ravdess.twin_key(dataclasses.replace(renamed, meta=meta)) == rec.meta["prompt"]
 
 
 def test_ravdess_audio_uses_wav_with_extra_chunks_and_stereo(ravdess_root):
@@ -245,8 +258,10 @@ def test_classes_for():
     assert classes_for("crema-d", labels="voice") == crema_d.CLASSES
     assert classes_for("iemocap") == iemocap.CLASSES == classes_for("iemocap", classes="paper8")
     assert classes_for("iemocap", classes="four") == ("neutral", "happy", "sad", "angry")
-    with pytest.raises(DataError):
+    with pytest.raises(DataError, match="five"):
         classes_for("iemocap", classes="five")
+    with pytest.raises(DataError, match="classes"):  # not an option of RAVDESS's scan
+        classes_for("ravdess", classes="four")
 
 
 # ---------------------------------------------------------------------------------------------

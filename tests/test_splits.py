@@ -279,8 +279,11 @@ def test_ravdess_default_folds(ravdess):
     folds = held_out_folds(ravdess)
     assert len(folds) == 6
     _check_partition(folds, ravdess)
-    assert folds[0].test_groups == tuple(f"ravdess-{a:02d}" for a in (1, 2, 3, 4))
-    assert folds[5].test_groups == tuple(f"ravdess-{a:02d}" for a in (21, 22, 23, 24))
+    assert held_out_folds(list(reversed(ravdess))) == folds  # no seed: one fixed assignment
+    for f in folds:  # four actors per fold, two male (odd) and two female (even)
+        actors = [int(g.rsplit("-", 1)[1]) for g in f.test_groups]
+        assert len(actors) == 4 and sorted(a % 2 for a in actors) == [0, 0, 1, 1], actors
+    assert [f.test_groups[0] for f in folds] == [f"ravdess-{a:02d}" for a in range(1, 7)]
     assert all(f.protocol == HELD_OUT_ACTORS for f in folds)
     assert folds[0].name == "ravdess-held-out-actors-fold1of6"
     assert all(len(f.test_ids) == 4 * 60 for f in folds)
@@ -322,15 +325,18 @@ def test_single_sex_blocks_are_dealt_by_sex_instead():
         for s in range(1, 21)
         for i in range(2)
     ]  # fmt: skip
+    assert [f.protocol for f in held_out_folds(recs)] == ["held-out-groups"] * 5  # unregistered
     for seed in (None, 0):
         folds = held_out_folds(recs, n_folds=2, seed=seed)
         _check_partition(folds, recs)
         for f in folds:
             sexes = Counter("M" if int(g[1:]) <= 10 else "F" for g in f.test_groups)
             assert sexes == {"M": 5, "F": 5}
-    # Too few of one sex to mix every fold: blocks are kept.
+    # Too few of one sex to mix every fold: folds are balanced by size only.
     few = [r for r in recs if int(r.group[1:]) <= 11]
-    assert len(held_out_folds(few, n_folds=2)) == 2
+    folds = held_out_folds(few, n_folds=2)
+    _check_partition(folds, few)
+    assert sorted(len(f.test_groups) for f in folds) == [5, 6]
 
 
 def test_iemocap_leave_one_session_out():
@@ -364,6 +370,12 @@ def test_validation_random_never_touches_test(ravdess):
     assert abs(len(val) - 0.1 * len(split.train_ids)) <= len(RAVDESS_EMOTIONS)
     assert validation_split(split.train_ids, ravdess, seed=0) == (train, val)
     assert validation_split(split.train_ids, ravdess, seed=1) != (train, val)
+
+
+def test_validation_keeps_a_single_clip_class_in_training():
+    recs = [ClipRecord("x", f"c{i:02d}", "a" if i < 20 else "b", "s", "s") for i in range(21)]
+    train, val = validation_split([r.clip_id for r in recs], recs, fraction=0.2, seed=0)
+    assert "c20" in train and len(val) == 4 and set(train) | set(val) == {r.clip_id for r in recs}
 
 
 def test_validation_by_group(ravdess):

@@ -29,6 +29,7 @@ import re
 from pathlib import Path
 
 from cmaf.data.records import ClipRecord, DataError, Problem, ScanResult, check_size
+from cmaf.data.spec import DatasetSpec
 
 DATASET = "crema-d"
 
@@ -315,3 +316,15 @@ def scan(
             )
         )
     return result
+
+
+#: Sex comes from ``meta["sex"]`` (``VideoDemographics.csv``); without that file folds are not
+#: balanced by sex.
+SPEC = DatasetSpec(
+    name=DATASET,
+    display_name="CREMA-D",
+    scan=scan,
+    classes=CLASSES,
+    group="actor",
+    n_folds=5,  # 91 actors -> 5 folds of 18-19
+)

@@ -46,6 +46,7 @@ from collections import Counter
 from pathlib import Path
 
 from cmaf.data.records import ClipRecord, DataError, Problem, ScanResult
+from cmaf.data.spec import DatasetSpec
 
 DATASET = "iemocap"
 
@@ -300,3 +301,16 @@ def scan(
                 )
     result.records.sort(key=lambda r: r.clip_id)
     return result
+
+
+#: Each session holds one female and one male actor, so folds need no sex balancing.
+SPEC = DatasetSpec(
+    name=DATASET,
+    display_name="IEMOCAP",
+    scan=scan,
+    classes=CLASSES,
+    presets={name: names for name, (names, _mapping) in PRESETS.items()},
+    group="session",
+    n_folds=None,
+    fold_size=1,  # leave one session out: 5 folds
+)

@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 
 from cmaf.data.records import ClipRecord, DataError, Problem, ScanResult, check_size
+from cmaf.data.spec import DatasetSpec, sex_from_meta
 
 DATASET = "ravdess"
 
@@ -105,6 +106,52 @@ def parse_name(stem: str) -> dict[str, str]:
         "take": f"{voc}-{emo}-{inten}-{stmt}-{rep}-{actor}",
         "prompt": f"{voc}-{emo}-{inten}-{stmt}-{actor}",
     }
+
+
+#: File-name code of each name the loader writes into ``meta`` (``"speech"`` -> ``"01"``).
+_CODES = {name: code for table in (VOCAL_CHANNELS, INTENSITIES) for code, name in table.items()}
+_CODES.update({name: f"{i:02d}" for i, name in enumerate(CLASSES, 1)})
+
+
+def twin_key(record: ClipRecord) -> str:
+    """The record's prompt: shared by the two repetitions of one take, which are "twins".
+
+    The prompt is the file stem without its modality and repetition fields (``meta["prompt"]``
+    of a scanned record): vocal channel, emotion, intensity, statement and actor, as codes. It is
+    parsed from the clip id when that is a RAVDESS stem, else taken from ``meta`` (``prompt``, or
+    ``vocal_channel``, ``emotion_code`` / ``emotion`` / the label, ``intensity``, ``statement``,
+    ``actor`` / the speaker's number; names such as ``"strong"`` count as their codes). A sung and
+    a spoken take are not twins.
+
+    Raises
+    ------
+    DataError
+        When neither the clip id nor ``meta`` gives intensity and statement.
+    """
+    try:
+        return parse_name(record.clip_id)["prompt"]
+    except DataError:
+        pass
+    meta = record.meta
+    if meta.get("prompt"):
+        return str(meta["prompt"])
+    emotion = meta.get("emotion_code") or meta.get("emotion") or record.label
+    actor = meta.get("actor") or record.speaker.rsplit("-", 1)[-1]
+    fields = [meta.get("vocal_channel", ""), emotion, meta.get("intensity"), meta.get("statement")]
+    if not all(fields[1:]) or not actor:
+        raise DataError(
+            f"RAVDESS clip {record.clip_id!r} lacks intensity or statement in meta and its id is "
+            "not a RAVDESS file stem: cannot find its twin"
+        )
+    codes = [_CODES.get(str(v).strip().lower(), str(v).strip()) for v in (*fields, actor)]
+    return "-".join(c.zfill(2) if c else c for c in codes)
+
+
+def sex_of(record: ClipRecord) -> str | None:
+    """``"M"`` / ``"F"`` from ``meta["sex"]``, else by the actor's number: odd male, even female."""
+    actor = str(record.meta.get("actor") or record.speaker.rsplit("-", 1)[-1])
+    parity = ("F", "M")[int(actor) % 2] if actor.isdigit() else None
+    return sex_from_meta(record) or parity
 
 
 def _check_root(root: str | Path) -> Path:
@@ -251,3 +298,16 @@ def scan(root: str | Path, modality: str = "av", vocal_channel: str = "speech") 
             )
         )
     return result
+
+
+SPEC = DatasetSpec(
+    name=DATASET,
+    display_name="RAVDESS",
+    scan=scan,
+    classes=CLASSES,
+    group="actor",
+    n_folds=None,
+    fold_size=4,  # 24 actors -> 6 folds of 4, two male and two female each
+    sex=sex_of,
+    twin_key=twin_key,
+)

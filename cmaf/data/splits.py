@@ -1,6 +1,6 @@
 """Train / validation / test splits and the leakage checks that go with them.
 
-Three protocols are provided:
+Three kinds of protocol are provided:
 
 ``random-80-20``
     The paper's protocol (Table A1, "Random 80:20 Split"): clips are shuffled with a seed and
@@ -13,9 +13,12 @@ Three protocols are provided:
 ``leave-one-session-out``
     IEMOCAP's standard protocol: five folds, one recording session each.
 
-A :class:`Split` holds clip ids only (``ClipRecord.clip_id``), so it can be written to a run
-directory with :meth:`Split.save` and read back with :meth:`Split.load`. :func:`leakage_report`
-gives the numbers the book prints for the leakage check (speakers and twins on both sides).
+Each dataset's fold layout, sex and twin keys come from its spec (:mod:`cmaf.data.registry`);
+the drawing is scikit-learn's (``train_test_split``, ``GroupShuffleSplit``,
+``StratifiedGroupKFold``). A :class:`Split` holds clip ids only (``ClipRecord.clip_id``), so it
+can be written to a run directory with :meth:`Split.save` and read back with :meth:`Split.load`.
+:func:`leakage_report` gives the numbers the book prints for the leakage check (speakers and
+twins on both sides).
 """
 
 from __future__ import annotations
@@ -23,34 +26,24 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from cmaf.data.records import ClipRecord
+from cmaf.data.registry import SPECS
+from cmaf.data.spec import sex_from_meta
 
-#: Protocol names stored in :attr:`Split.protocol`.
+#: Protocol names stored in :attr:`Split.protocol` (held-out ones come from the dataset's
+#: ``group``: ``held-out-<group>s``, or ``leave-one-<group>-out`` with one group per fold).
 RANDOM_PROTOCOL = "random-80-20"
 HELD_OUT_ACTORS = "held-out-actors"
 LEAVE_ONE_SESSION_OUT = "leave-one-session-out"
-HELD_OUT_SESSIONS = "held-out-sessions"
-HELD_OUT_GROUPS = "held-out-groups"
 
 #: Format version written by :meth:`Split.to_json`.
 SPLIT_FORMAT = 1
-
-#: Default fold layout per dataset: ``(n_folds, fold_size)``, one of them ``None``.
-_DEFAULT_FOLDS: dict[str, tuple[int | None, int | None]] = {
-    "ravdess": (None, 4),  # 24 actors -> 6 folds of 4
-    "crema-d": (5, None),  # 91 speakers -> 5 folds of 18-19
-    "iemocap": (None, 1),  # 5 sessions -> leave one session out
-}
-
-_RAVDESS_STEM = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$")
 
 
 @dataclass(frozen=True)
@@ -97,11 +90,7 @@ class Split:
 
     def to_json(self, indent: int | None = None) -> str:
         """Serialise to a JSON string (lists of ids, plus ``format``)."""
-        payload: dict[str, Any] = {"format": SPLIT_FORMAT}
-        payload.update(asdict(self))
-        for key in ("train_ids", "test_ids", "val_ids", "test_groups"):
-            payload[key] = list(payload[key])
-        return json.dumps(payload, indent=indent)
+        return json.dumps({"format": SPLIT_FORMAT, **asdict(self)}, indent=indent)
 
     @classmethod
     def from_json(cls, text: str) -> Split:
@@ -121,13 +110,13 @@ class Split:
         fmt = payload.pop("format", SPLIT_FORMAT)
         if fmt != SPLIT_FORMAT:
             raise ValueError(f"split JSON has format {fmt!r}; this version reads {SPLIT_FORMAT}")
-        missing = {"name", "train_ids", "test_ids", "protocol"} - payload.keys()
+        known = {f.name: f.default is MISSING for f in fields(cls)}
+        missing = sorted(k for k, required in known.items() if required and k not in payload)
         if missing:
-            raise ValueError(f"split JSON lacks {', '.join(sorted(missing))}")
-        known = {"name", "train_ids", "test_ids", "protocol", "val_ids", "test_groups", "seed"}
-        unknown = payload.keys() - known
+            raise ValueError(f"split JSON lacks {', '.join(missing)}")
+        unknown = sorted(payload.keys() - known.keys())
         if unknown:
-            raise ValueError(f"split JSON has unknown keys {', '.join(sorted(unknown))}")
+            raise ValueError(f"split JSON has unknown keys {', '.join(unknown)}")
         return cls(**payload)
 
     def save(self, path: str | Path) -> Path:
@@ -156,18 +145,6 @@ def _natural_key(text: str) -> tuple:
     )
 
 
-def _check_records(records: Iterable[ClipRecord]) -> list[ClipRecord]:
-    records = list(records)
-    if not records:
-        raise ValueError("no records to split (the dataset scan found no usable clips)")
-    seen: set[str] = set()
-    for rec in records:
-        if rec.clip_id in seen:
-            raise ValueError(f"clip id {rec.clip_id!r} occurs twice; splits need unique clip ids")
-        seen.add(rec.clip_id)
-    return sorted(records, key=lambda r: r.clip_id)
-
-
 def _index(records: Iterable[ClipRecord]) -> dict[str, ClipRecord]:
     index: dict[str, ClipRecord] = {}
     for rec in records:
@@ -175,6 +152,14 @@ def _index(records: Iterable[ClipRecord]) -> dict[str, ClipRecord]:
             raise ValueError(f"clip id {rec.clip_id!r} occurs twice; splits need unique clip ids")
         index[rec.clip_id] = rec
     return index
+
+
+def _check_records(records: Iterable[ClipRecord]) -> list[ClipRecord]:
+    """The records sorted by clip id, so a split depends on the set of records, not its order."""
+    index = _index(records)
+    if not index:
+        raise ValueError("no records to split (the dataset scan found no usable clips)")
+    return [index[i] for i in sorted(index)]
 
 
 def _lookup(ids: Iterable[str], index: dict[str, ClipRecord], what: str) -> list[ClipRecord]:
@@ -199,61 +184,41 @@ def _check_fraction(fraction: float, name: str) -> None:
         raise ValueError(f"{name} must be strictly between 0 and 1, got {fraction}")
 
 
-def _round_half_up(x: float) -> int:
-    return math.floor(x + 0.5)
+def _share(n: int, fraction: float) -> int:
+    """``ceil(n * fraction)`` as scikit-learn rounds a fractional size, without float noise."""
+    return math.ceil(round(n * fraction, 9))
 
 
-def _stratified_pick(
-    records: Sequence[ClipRecord],
-    fraction: float,
-    rng: np.random.Generator,
-    *,
-    strict: bool,
+def _draw(
+    records: Sequence[ClipRecord], fraction: float, seed: int, stratify: bool, *, strict: bool
 ) -> set[str]:
-    """Pick ``fraction`` of each class (largest-remainder rounding); return the picked ids.
+    """Clip ids of a seeded draw of ``ceil(N * fraction)`` records (``train_test_split``).
 
-    With ``strict`` a class of fewer than 2 clips is an error; otherwise it is left unpicked.
-    Every class of at least 2 clips gets at least one picked and one unpicked clip.
+    With ``stratify`` each class gives the floor or ceil of its share (scikit-learn's
+    ``StratifiedShuffleSplit``); a class of one clip is an error with ``strict``, else it stays
+    undrawn. Both sides keep at least one clip (with ``stratify``: as many as there are classes).
     """
-    by_label: dict[str, list[ClipRecord]] = defaultdict(list)
-    for rec in records:
-        by_label[rec.label].append(rec)
-    labels = sorted(by_label)
-    small = [lab for lab in labels if len(by_label[lab]) < 2]
-    if small and strict:
-        lab = small[0]
-        raise ValueError(
-            f"class {lab!r} has {len(by_label[lab])} clip(s); a stratified split needs at least 2 "
-            "per class (drop the class or pass stratify=False)"
-        )
-    # Largest-remainder allocation: per class floor(n_c * f) or ceil(n_c * f), the total as close
-    # to round(N * f) as the per-class rounding allows; ties go to the earlier label.
-    quotas = {lab: len(by_label[lab]) * fraction for lab in labels if lab not in small}
-    counts = {lab: math.floor(q) for lab, q in quotas.items()}
-    target = _round_half_up(sum(quotas.values()))
-    leftover = target - sum(counts.values())
-    order = sorted(quotas, key=lambda lab: (-(quotas[lab] - counts[lab]), labels.index(lab)))
-    for lab in order[: max(leftover, 0)]:
-        counts[lab] += 1
-    picked: set[str] = set()
-    for lab in labels:
-        if lab in small:
-            continue
-        members = by_label[lab]  # already sorted by clip id
-        k = min(max(counts[lab], 1), len(members) - 1)
-        perm = rng.permutation(len(members))
-        picked.update(members[i].clip_id for i in perm[:k])
-    return picked
+    from sklearn.model_selection import train_test_split
 
-
-def _plain_pick(
-    records: Sequence[ClipRecord], fraction: float, rng: np.random.Generator
-) -> set[str]:
-    if len(records) < 2:
+    labels = None
+    if stratify:
+        counts = Counter(r.label for r in records)
+        rare = sorted(label for label, n in counts.items() if n < 2)
+        if rare and strict:
+            raise ValueError(
+                f"class {rare[0]!r} has {counts[rare[0]]} clip(s); a stratified split needs at "
+                "least 2 per class (drop the class or pass stratify=False)"
+            )
+        records = [r for r in records if counts[r.label] >= 2]
+        if not records:
+            return set()
+        labels = [r.label for r in records]
+    elif len(records) < 2:
         raise ValueError(f"cannot split {len(records)} clip(s); need at least 2")
-    k = min(max(_round_half_up(len(records) * fraction), 1), len(records) - 1)
-    perm = rng.permutation(len(records))
-    return {records[i].clip_id for i in perm[:k]}
+    n_classes = len(set(labels or [""]))
+    k = min(max(_share(len(records), fraction), n_classes), len(records) - n_classes)
+    ids = [r.clip_id for r in records]
+    return set(train_test_split(ids, test_size=k, random_state=seed, stratify=labels)[1])
 
 
 # --------------------------------------------------------------------------------------------
@@ -270,10 +235,9 @@ def random_split(
     """The paper's random (stratified) 80:20 split.
 
     Records are first sorted by clip id, so the result depends only on the set of records and the
-    seed, not on the order a loader returned them in. With ``stratify`` each emotion class is
-    split on its own: its test count is ``floor`` or ``ceil`` of ``n_class * test_fraction``
-    (largest-remainder rounding, so the total is ``round(N * test_fraction)`` where possible),
-    and every class keeps at least one clip on each side.
+    seed, not on the order a loader returned them in. The test part holds
+    ``ceil(N * test_fraction)`` clips (scikit-learn's ``train_test_split``); with ``stratify``
+    each emotion class gives the floor or ceil of its share.
 
     This is the protocol of Table A1 ("Random 80:20 Split"). It puts every speaker on both sides,
     and in RAVDESS the two repetitions of one take -- same actor, statement, emotion and intensity,
@@ -289,7 +253,7 @@ def random_split(
     test_fraction
         Share of clips in the test part, strictly between 0 and 1.
     seed
-        Seed of the shuffle (``numpy.random.default_rng``); same seed, same split.
+        Seed of the shuffle (``random_state``); same seed, same split.
     stratify
         Split each label separately (the paper's setting).
     name
@@ -309,17 +273,12 @@ def random_split(
     """
     _check_fraction(test_fraction, "test_fraction")
     recs = _check_records(records)
-    rng = np.random.default_rng(seed)
-    if stratify:
-        test = _stratified_pick(recs, test_fraction, rng, strict=True)
-    else:
-        test = _plain_pick(recs, test_fraction, rng)
-    train = [r.clip_id for r in recs if r.clip_id not in test]
-    pct = _round_half_up(100 * test_fraction)
+    test = _draw(recs, test_fraction, seed, stratify, strict=True)
+    pct = math.floor(100 * test_fraction + 0.5)
     protocol = f"random-{100 - pct}-{pct}"
     if name is None:
-        datasets = sorted({r.dataset for r in recs})
-        name = f"{'+'.join(datasets)}-{protocol}-seed{seed}"
+        name = f"{'+'.join(sorted({r.dataset for r in recs}))}-{protocol}-seed{seed}"
+    train = [r.clip_id for r in recs if r.clip_id not in test]
     return Split(name=name, train_ids=train, test_ids=test, protocol=protocol, seed=seed)
 
 
@@ -345,14 +304,15 @@ def validation_split(
         Records covering at least ``train_ids`` (e.g. the whole dataset).
     fraction
         Share of the training clips (``by="random"``) or of the training groups / speakers
-        (``by="group"`` / ``"speaker"``) that goes to validation, strictly between 0 and 1.
+        (``by="group"`` / ``"speaker"``) that goes to validation, strictly between 0 and 1
+        (rounded up, as scikit-learn does).
     seed
         Seed of the shuffle.
     by
         ``"random"``: clips drawn at random, stratified by label when ``stratify`` (a class with a
         single training clip keeps it in training). ``"group"``: whole ``record.group`` units
-        (actors; IEMOCAP sessions) go to validation. ``"speaker"``: whole ``record.speaker`` units
-        (for IEMOCAP, where a session is two speakers).
+        (actors; IEMOCAP sessions) go to validation (``GroupShuffleSplit``). ``"speaker"``: whole
+        ``record.speaker`` units (for IEMOCAP, where a session is two speakers).
     stratify
         Only for ``by="random"``.
 
@@ -372,28 +332,20 @@ def validation_split(
     if not ids:
         raise ValueError("no training ids to carve a validation part from")
     recs = _lookup(ids, _index(records), "training")
-    rng = np.random.default_rng(seed)
     if by == "random":
-        if stratify:
-            val = _stratified_pick(recs, fraction, rng, strict=False)
-        else:
-            val = _plain_pick(recs, fraction, rng)
+        val = _draw(recs, fraction, seed, stratify, strict=False)
     elif by in ("group", "speaker"):
-        unit_of: Callable[[ClipRecord], str] = (
-            (lambda r: r.group) if by == "group" else (lambda r: r.speaker)
-        )
-        units = sorted({unit_of(r) for r in recs}, key=_natural_key)
-        if len(units) < 2:
-            raise ValueError(
-                f"validation by {by} needs at least 2 {by}s in training, found {len(units)}"
-            )
-        k = min(max(_round_half_up(len(units) * fraction), 1), len(units) - 1)
-        chosen = {units[i] for i in rng.permutation(len(units))[:k]}
-        val = {r.clip_id for r in recs if unit_of(r) in chosen}
+        from sklearn.model_selection import GroupShuffleSplit
+
+        units = [r.group if by == "group" else r.speaker for r in recs]
+        n = len(set(units))
+        if n < 2:
+            raise ValueError(f"validation by {by} needs at least 2 {by}s in training, found {n}")
+        draw = GroupShuffleSplit(1, test_size=min(_share(n, fraction), n - 1), random_state=seed)
+        val = {ids[i] for i in next(draw.split(ids, groups=units))[1]}
     else:
         raise ValueError(f"by must be 'random', 'group' or 'speaker', got {by!r}")
-    train = tuple(i for i in ids if i not in val)
-    return train, tuple(sorted(val))
+    return tuple(i for i in ids if i not in val), tuple(sorted(val))
 
 
 def with_validation(
@@ -419,40 +371,6 @@ def with_validation(
 # held-out folds
 
 
-def _sex_of(rec: ClipRecord) -> str | None:
-    for key in ("sex", "gender"):
-        value = rec.meta.get(key, "").strip().lower()
-        if value in ("m", "male", "man"):
-            return "M"
-        if value in ("f", "female", "woman"):
-            return "F"
-    if rec.dataset == "ravdess":  # RAVDESS: odd-numbered actors are male, even female
-        actor = _ravdess_fields(rec, required=False).get("actor")
-        if actor and actor.isdigit():
-            return "M" if int(actor) % 2 else "F"
-    return None
-
-
-def _group_sexes(by_group: dict[str, list[ClipRecord]]) -> dict[str, str] | None:
-    """Sex of each group, or ``None`` if any group's is unknown or mixed (IEMOCAP sessions)."""
-    sexes: dict[str, str] = {}
-    for group, recs in by_group.items():
-        found = {_sex_of(r) for r in recs}
-        if len(found) != 1 or None in found:
-            return None
-        sexes[group] = found.pop()
-    return sexes
-
-
-def _deal_by_sex(groups: list[str], sexes: dict[str, str], n_folds: int) -> list[list[str]]:
-    """Deal groups round-robin, all of one sex then the other, so folds mix sexes evenly."""
-    ordered = [g for g in groups if sexes[g] == "M"] + [g for g in groups if sexes[g] == "F"]
-    folds: list[list[str]] = [[] for _ in range(n_folds)]
-    for i, g in enumerate(ordered):
-        folds[i % n_folds].append(g)
-    return [sorted(f, key=_natural_key) for f in folds]
-
-
 def held_out_folds(
     records: Iterable[ClipRecord],
     n_folds: int | None = None,
@@ -465,21 +383,17 @@ def held_out_folds(
     in test or wholly in training, so no test speaker (and no RAVDESS twin of a test clip) is
     ever trained on. Over the folds every record is tested exactly once.
 
-    Defaults per dataset (when neither ``n_folds`` nor ``fold_size`` is given): RAVDESS
+    The default layout is the dataset's spec (:mod:`cmaf.data.registry`): RAVDESS
     ``fold_size=4`` (6 folds of 4 actors), CREMA-D ``n_folds=5`` (folds of 18-19 speakers),
     IEMOCAP ``fold_size=1`` (leave one session out: 5 folds); any other dataset 5 folds.
 
-    Fold assignment:
-
-    * ``seed=None`` (default): groups in natural order (``2`` before ``10``) are cut into
-      contiguous blocks whose sizes differ by at most one -- RAVDESS actors 1-4, 5-8, ..., 21-24,
-      each block two male (odd) and two female (even) actors.
-    * ``seed`` given: groups are shuffled with that seed first.
-
-    When every group has a known sex (``meta["sex"]`` / ``meta["gender"]``, or the RAVDESS actor
-    parity) and both sexes have at least ``n_folds`` groups, a fold without both sexes is avoided:
-    if the blocks above would leave one single-sex, the (shuffled or natural-order) groups are
-    instead dealt round-robin, all males then all females, which spreads each sex evenly.
+    Fold assignment: with one group per fold, the folds are the groups in natural order (``2``
+    before ``10``). Otherwise scikit-learn's ``StratifiedGroupKFold`` deals the groups (in
+    natural order, or shuffled with ``seed``) so that the folds hold as many clips as possible
+    alike and, when every group has one known sex (the spec's ``sex``: ``meta["sex"]``, RAVDESS's
+    actor parity) and each sex has at least ``n_folds`` groups, an equal share of each sex:
+    RAVDESS folds of two male and two female actors. Folds are listed by their first group in
+    natural order.
 
     Parameters
     ----------
@@ -497,9 +411,9 @@ def held_out_folds(
     -------
     list of Split
         One per fold, named ``"<dataset>-<protocol>-fold<i>of<n>"`` with ``test_groups`` set;
-        protocol ``"held-out-actors"`` (RAVDESS, CREMA-D), ``"leave-one-session-out"`` (IEMOCAP,
-        one session per fold), ``"held-out-sessions"`` (IEMOCAP, several) or
-        ``"held-out-groups"`` (other datasets).
+        protocol ``held-out-<group>s``, or ``leave-one-<group>-out`` with one group per fold
+        (``held-out-actors``, ``leave-one-session-out``; ``group`` for datasets outside the
+        registry).
 
     Raises
     ------
@@ -511,19 +425,17 @@ def held_out_folds(
     datasets = sorted({r.dataset for r in recs})
     if len(datasets) != 1:
         raise ValueError(f"held-out folds need records of one dataset, got {', '.join(datasets)}")
-    dataset = datasets[0]
-    by_group: dict[str, list[ClipRecord]] = defaultdict(list)
-    for rec in recs:
-        if not rec.group:
-            raise ValueError(f"clip {rec.clip_id!r} has no group; held-out folds group on it")
-        by_group[rec.group].append(rec)
-    groups = sorted(by_group, key=_natural_key)
-    n_groups = len(groups)
+    dataset, spec = datasets[0], SPECS.get(datasets[0])
+    ungrouped = [r.clip_id for r in recs if not r.group]
+    if ungrouped:
+        raise ValueError(f"clip {ungrouped[0]!r} has no group; held-out folds group on it")
+    groups = [r.group for r in recs]
+    names = sorted(set(groups), key=_natural_key)
+    n_groups = len(names)
     if n_groups < 2:
         raise ValueError(f"held-out folds need at least 2 groups, found {n_groups}")
-
     if n_folds is None and fold_size is None:
-        n_folds, fold_size = _DEFAULT_FOLDS.get(dataset, (5, None))
+        n_folds, fold_size = (spec.n_folds, spec.fold_size) if spec else (5, None)
     if fold_size is not None:
         if fold_size < 1:
             raise ValueError(f"fold_size must be at least 1, got {fold_size}")
@@ -543,137 +455,61 @@ def held_out_folds(
             f"use at most {n_groups}"
         )
 
-    if seed is not None:
-        rng = np.random.default_rng(seed)
-        groups = [groups[i] for i in rng.permutation(n_groups)]
-    blocks = [list(b) for b in np.array_split(np.array(groups, dtype=object), n_folds)]
-    fold_groups = [sorted((str(g) for g in b), key=_natural_key) for b in blocks]
-
-    sexes = _group_sexes(by_group)
-    if sexes is not None:
-        n_male = sum(1 for s in sexes.values() if s == "M")
-        possible = min(n_male, n_groups - n_male) >= n_folds
-        if possible and any(len({sexes[g] for g in f}) < 2 for f in fold_groups):
-            fold_groups = _deal_by_sex(groups, sexes, n_folds)
-
-    if dataset == "iemocap":
-        one_each = all(len(f) == 1 for f in fold_groups)
-        protocol = LEAVE_ONE_SESSION_OUT if one_each else HELD_OUT_SESSIONS
-    elif dataset in ("ravdess", "crema-d"):
-        protocol = HELD_OUT_ACTORS
+    if n_folds == n_groups:
+        fold_groups = [[g] for g in names]
     else:
-        protocol = HELD_OUT_GROUPS
+        from sklearn.model_selection import StratifiedGroupKFold
 
-    splits = []
-    for i, test_groups in enumerate(fold_groups):
-        held = set(test_groups)
-        test = [r.clip_id for r in recs if r.group in held]
-        train = [r.clip_id for r in recs if r.group not in held]
-        splits.append(
-            Split(
-                name=f"{dataset}-{protocol}-fold{i + 1}of{n_folds}",
-                train_ids=train,
-                test_ids=test,
-                protocol=protocol,
-                test_groups=tuple(test_groups),
-                seed=seed,
-            )
+        sex_of = spec.sex if spec else sex_from_meta
+        sexes: dict[str, set[str | None]] = defaultdict(set)
+        for rec in recs:
+            sexes[rec.group].add(sex_of(rec))
+        # Balance the sexes when every group has one and each sex can reach every fold.
+        count = Counter(next(iter(s)) if len(s) == 1 else None for s in sexes.values())
+        balance = min(count["M"], count["F"]) >= n_folds and not count[None]
+        strata = [next(iter(sexes[g])) if balance else "" for g in groups]
+        folds = StratifiedGroupKFold(n_folds, shuffle=seed is not None, random_state=seed)
+        tests = [test for _, test in folds.split(groups, strata, groups)]
+        fold_groups = sorted(
+            (sorted({groups[i] for i in test}, key=_natural_key) for test in tests),
+            key=lambda f: _natural_key(f[0]),
         )
-    return splits
+    unit = spec.group if spec else "group"
+    protocol = f"leave-one-{unit}-out" if n_folds == n_groups else f"held-out-{unit}s"
+    return [
+        Split(
+            name=f"{dataset}-{protocol}-fold{i + 1}of{n_folds}",
+            train_ids=[r.clip_id for r in recs if r.group not in held],
+            test_ids=[r.clip_id for r in recs if r.group in held],
+            protocol=protocol,
+            test_groups=tuple(held),
+            seed=seed,
+        )
+        for i, held in enumerate(fold_groups)
+    ]
 
 
 # --------------------------------------------------------------------------------------------
 # twins
 
 
-#: RAVDESS codes by the names the loader (:mod:`cmaf.data.ravdess`) writes into ``meta``, so a
-#: key built from ``meta`` equals one parsed from a file stem.
-_RAVDESS_CODES: dict[str, dict[str, str]] = {
-    "channel": {"speech": "01", "song": "02"},
-    "intensity": {"normal": "01", "strong": "02"},
-    "emotion": {
-        name: f"{i:02d}"
-        for i, name in enumerate(
-            ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"), 1
-        )
-    },
-}
-
-
-def _ravdess_fields(rec: ClipRecord, *, required: bool = True) -> dict[str, str]:
-    """Actor, vocal channel, emotion, intensity, statement of a RAVDESS record, as codes.
-
-    Taken from ``meta`` where present (``actor``, ``vocal_channel``, ``emotion_code`` /
-    ``emotion``, ``intensity``, ``statement``; names such as ``"strong"`` or ``"speech"`` are
-    turned into their two-digit codes), else parsed from a ``MM-VV-EE-II-SS-RR-AA`` clip id; the
-    actor falls back to the speaker suffix and the emotion to the label.
-    """
-    fields: dict[str, str] = {}
-    match = _RAVDESS_STEM.match(rec.clip_id)
-    if match:
-        _, channel, emotion, intensity, statement, _, actor = match.groups()
-        fields = {
-            "actor": actor,
-            "channel": channel,
-            "emotion": emotion,
-            "intensity": intensity,
-            "statement": statement,
-        }
-    meta = rec.meta
-    for key, meta_keys in (
-        ("actor", ("actor",)),
-        ("channel", ("vocal_channel", "channel")),
-        ("emotion", ("emotion_code", "emotion")),
-        ("intensity", ("intensity",)),
-        ("statement", ("statement",)),
-    ):
-        for mk in meta_keys:
-            if meta.get(mk):
-                fields[key] = str(meta[mk]).strip()
-                break
-    if "actor" not in fields and rec.speaker:
-        fields["actor"] = rec.speaker.rsplit("-", 1)[-1]
-    if "emotion" not in fields and rec.label:
-        fields["emotion"] = rec.label
-    for key, codes in _RAVDESS_CODES.items():
-        if key in fields:
-            fields[key] = codes.get(fields[key].lower(), fields[key])
-    for key in ("actor", "statement"):
-        if key in fields and fields[key].isdigit():
-            fields[key] = f"{int(fields[key]):02d}"
-    if required:
-        missing = [k for k in ("actor", "emotion", "intensity", "statement") if k not in fields]
-        if missing:
-            raise ValueError(
-                f"RAVDESS clip {rec.clip_id!r} lacks {', '.join(missing)} in meta and its id is "
-                "not a RAVDESS file stem; cannot find its twin"
-            )
-    return fields
-
-
 def twin_key(record: ClipRecord) -> Hashable | None:
     """Key shared by a clip and its "twins" (near-duplicate recordings), or ``None``.
 
-    * RAVDESS: every take is recorded twice (repetition 01 and 02). The two clips with the same
-      actor, emotion, intensity and statement (and vocal channel, when known) are twins; the key
-      is ``("ravdess", actor, channel, emotion, intensity, statement)``. Fields come from
-      ``meta`` (``actor``, ``emotion_code`` or ``emotion``, ``intensity``, ``statement``,
-      optionally ``vocal_channel``; the loader's names like ``"strong"`` become codes) or, failing
-      that, from the file-stem clip id. A song and a speech take are not twins.
-    * CREMA-D: actor + sentence + emotion + level is unique per clip, so there are no twins:
-      ``None``.
-    * IEMOCAP (and any other dataset): no twins: ``None``.
+    The dataset's spec says what a twin is. RAVDESS: every take is recorded twice (repetition 01
+    and 02); the two clips of one prompt -- actor, vocal channel, emotion, intensity, statement --
+    are twins (:func:`cmaf.data.ravdess.twin_key`, from the file-stem clip id or ``meta``). CREMA-D
+    (actor + sentence + emotion + level is unique per clip), IEMOCAP and datasets outside the
+    registry have no twins: ``None``.
 
     Raises
     ------
     ValueError
         For a RAVDESS record whose intensity / statement cannot be found.
     """
-    if record.dataset != "ravdess":
-        return None
-    f = _ravdess_fields(record)
-    return ("ravdess", f["actor"], f.get("channel", ""), f["emotion"], f["intensity"],
-            f["statement"])  # fmt: skip
+    spec = SPECS.get(record.dataset)
+    key = spec.twin_key(record) if spec else None
+    return None if key is None else (record.dataset, key)
 
 
 def _twin_groups(records: Iterable[ClipRecord]) -> dict[Hashable, list[ClipRecord]]:
@@ -692,16 +528,11 @@ def count_straddling_twins(split: Split, records: Iterable[ClipRecord]) -> int:
     takes whose other repetition the model could have seen. Records not in the split are
     ignored; split ids missing from ``records`` raise ``ValueError``.
     """
-    index = _index(records)
     test = set(split.test_ids)
     rest = set(split.train_ids) | set(split.val_ids)
-    in_split = _lookup(sorted(test | rest), index, "split")
-    count = 0
-    for members in _twin_groups(in_split).values():
-        ids = {r.clip_id for r in members}
-        if ids & test and ids & rest:
-            count += 1
-    return count
+    in_split = _lookup(sorted(test | rest), _index(records), "split")
+    sides = [{r.clip_id in test for r in members} for members in _twin_groups(in_split).values()]
+    return sum(len(s) == 2 for s in sides)
 
 
 # --------------------------------------------------------------------------------------------
@@ -778,8 +609,6 @@ def leakage_report(split: Split, records: Iterable[ClipRecord]) -> dict[str, Any
 
 __all__ = [
     "HELD_OUT_ACTORS",
-    "HELD_OUT_GROUPS",
-    "HELD_OUT_SESSIONS",
     "LEAVE_ONE_SESSION_OUT",
     "RANDOM_PROTOCOL",
     "Split",

@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 from cmaf.data.records import DataError
-
-DATASETS = ("ravdess", "crema-d", "iemocap")
+from cmaf.data.registry import DATASETS, classes_for, scan_dataset
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -138,9 +137,6 @@ def run(args: argparse.Namespace) -> int:
     # Loaders know "av" and "audio"; frames-only preparation reads the audio-visual files.
     options.setdefault("modality", "audio" if cfg.modality == "audio" else "av")
     try:
-        # Imported here: the loaders are only needed when the command runs.
-        from cmaf.data.registry import classes_for, scan_dataset
-
         scan = scan_dataset(args.dataset, args.root, **options)
         classes = classes_for(args.dataset, **options)
     except DataError as exc:
