@@ -66,10 +66,12 @@ from pathlib import Path
 from typing import Any
 
 from cmaf.arguments import int_list
+from cmaf.data import registry
 from cmaf.layout import BookRuns
 
-#: Accepted ``--dataset`` values; "synthetic" is generated and read as RAVDESS.
-DATASETS = ("synthetic", "ravdess", "crema-d", "iemocap")
+#: Accepted ``--dataset`` values: "synthetic" (generated, read as RAVDESS) and every registered
+#: dataset.
+DATASETS = ("synthetic", *registry.DATASETS)
 #: Accepted ``--profile`` values (see :mod:`cmaf.training.config`).
 PROFILES = ("cpu", "paper", "smoke")
 #: The models trained for every seed, in training order.
