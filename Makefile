@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine; each creates .venv itself when missing.
 #   make test   — lint + the test suite (what CI runs; includes a smoke build of the book)
+#   make test-fast — lint + the tests not marked slow (the inner loop; no book build)
 #   make book   — build the Jupyter Book; prints the path of its index.html
 #                 make book [DATASET=synthetic] [DATA_ROOT=DIR] [PROFILE=cpu] [SEEDS=0,1,2]
 #                           [RUNS_ROOT=runs/book-PROFILE-DATASET] [OUT=_build]
@@ -20,7 +21,7 @@ RUNS_ROOT ?=
 OUT       ?= _build
 SPEECH_ROOT ?= $(if $(wildcard ../shared/data/ravdess-speech/Actor_01),../shared/data/ravdess-speech)
 
-.PHONY: test lint venv book clean
+.PHONY: test test-fast lint venv book clean
 
 venv: $(STAMP)
 
@@ -39,6 +40,9 @@ lint: $(STAMP)
 
 test: lint
 	$(VENV)/bin/pytest -q -ra
+
+test-fast: lint
+	$(VENV)/bin/pytest -q -ra -m "not slow"
 
 book: $(STAMP)
 	$(VENV)/bin/cmaf book --dataset '$(DATASET)' --profile '$(PROFILE)' --seeds '$(SEEDS)' \

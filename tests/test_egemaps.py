@@ -153,6 +153,7 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("module", ["cmaf.data.egemaps", "cmaf.data.cache"])
 def test_workers_exit_when_the_caller_is_killed(tmp_path, module):

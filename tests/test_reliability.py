@@ -60,7 +60,18 @@ main(sys.argv[1:])
 def _killed_before_checkpoint(cache: Path, out: Path, tmp_path: Path) -> None:
     script = tmp_path / "die.py"
     script.write_text(_DIE_AT_FIRST_CHECKPOINT)
-    args = ["train", "--config", "smoke", "--epochs", "1", "--cache", str(cache)]
+    # Audio-only: the cheapest model that writes the same run directory.
+    args = [
+        "train",
+        "--config",
+        "smoke",
+        "--epochs",
+        "1",
+        "--fusion",
+        "audio",
+        "--cache",
+        str(cache),
+    ]
     proc = subprocess.run(
         [sys.executable, str(script), *args, "--out", str(out), "--quiet"],
         cwd=REPO,
@@ -71,12 +82,14 @@ def _killed_before_checkpoint(cache: Path, out: Path, tmp_path: Path) -> None:
     assert (out / "config.json").is_file() and not (out / "checkpoints" / "last.pt").exists()
 
 
+@pytest.mark.slow
 def test_train_killed_before_its_first_checkpoint_restarts_under_resume(
     tiny_cache, tmp_path, capsys
 ):
     out = tmp_path / "run"
     _killed_before_checkpoint(tiny_cache, out, tmp_path)
-    common = ["train", "--config", "smoke", "--epochs", "1", "--cache", str(tiny_cache)]
+    common = ["train", "--config", "smoke", "--epochs", "1", "--fusion", "audio"]
+    common += ["--cache", str(tiny_cache)]
     # Without --resume the folder is refused, and the line says how to go on.
     assert main([*common, "--out", str(out), "--quiet"]) != 0
     assert "--resume to start it afresh" in _one_line(capsys)
@@ -85,11 +98,14 @@ def test_train_killed_before_its_first_checkpoint_restarts_under_resume(
     assert not json.loads((out / "run.json").read_text())["resumed"]
 
 
+@pytest.mark.slow
 def test_book_runs_killed_before_their_first_checkpoint_restart(tiny_cache, tmp_path):
     """``ensure_run`` (what ``make book`` and the comparisons use) takes the same path."""
     out = tmp_path / "run"
     _killed_before_checkpoint(tiny_cache, out, tmp_path)
-    ensure_run(_smoke(), tiny_cache, out, progress=False, log=lambda _: None)
+    config = _smoke()
+    config.model.fusion = "audio"
+    ensure_run(config, tiny_cache, out, progress=False, log=lambda _: None)
     assert (out / "metrics.json").is_file()
 
 
@@ -288,6 +304,7 @@ def test_chapters_take_their_paths_from_layout(chapter):
         assert "layout.require(" in text or "layout.BookRuns(" in text
 
 
+@pytest.mark.slow
 def test_a_chapter_on_a_wrong_runs_root_stops_with_one_line(tmp_path):
     pytest.importorskip("papermill", reason="the book extra is not installed")
     from cmaf.book import BookError, execute_chapters

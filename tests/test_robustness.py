@@ -105,6 +105,7 @@ def test_kept_level_rescales_the_same_mixture_to_the_clean_clips_power():
         torch.testing.assert_close(gain, torch.full_like(gain, float(gain.mean())))
 
 
+@pytest.mark.slow
 def test_an_informative_audio_model_degrades_monotonically_with_noise():
     """The sanity check of the noise code: accuracy falls step by step to chance."""
     train_mel, labels = tone_mels(seed=0)
@@ -225,6 +226,7 @@ def small_runs(tmp_path_factory):
     return cache, runs
 
 
+@pytest.mark.slow
 def test_sweep_runs_on_trained_runs_and_skips_what_cannot_change(small_runs, tmp_path):
     cache, runs = small_runs
     sweep = rb.SweepConfig(snr_db=(10.0, -10.0), occlusion=(1.0,), offsets=(-1, 1))

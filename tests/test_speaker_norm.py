@@ -169,6 +169,7 @@ def _audio_recipe(epochs: int):
     return config
 
 
+@pytest.mark.slow
 def test_recipe_resumes_to_the_uninterrupted_run(tiny_cache, tmp_path):
     whole = train(_audio_recipe(2), tiny_cache, tmp_path / "whole", progress=False)
     lrs = [row["lr"] for row in read_history(whole)]

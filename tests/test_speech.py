@@ -247,6 +247,7 @@ def test_a_leaky_held_out_split_is_refused(smoke_speech, monkeypatch, tmp_path):
     assert not (tmp_path / "leaky").exists()
 
 
+@pytest.mark.slow
 def test_cli_names_the_missing_folder_and_the_source(tmp_path):
     out = subprocess.run(
         [

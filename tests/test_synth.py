@@ -185,6 +185,7 @@ def test_degradations_hit_one_modality(clips):
         assert (c["snr_db"] != "") == (c["degradation"] == "noise")
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes(corpus, tmp_path):
     """A second run (one worker instead of two) gives identical CSVs, media bytes and arrays."""
     again = tmp_path / "again"

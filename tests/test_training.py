@@ -50,6 +50,7 @@ def finished_run(tiny_cache, tmp_path_factory) -> Path:
     return train(smoke(3), tiny_cache, tmp_path_factory.mktemp("runs") / "a", progress=False)
 
 
+@pytest.mark.slow
 def test_model_overfits_a_tiny_batch():
     """Learning works end to end: 8 clips, 8 labels, 100 % training accuracy."""
     torch.manual_seed(0)
@@ -114,6 +115,7 @@ def test_run_directory_holds_everything_the_notebooks_read(finished_run, tiny_ca
     assert state["epoch"] == 3
 
 
+@pytest.mark.slow
 def test_kill_and_resume_equals_an_uninterrupted_run(finished_run, tiny_cache, tmp_path):
     """A run killed (SIGKILL) after epoch 1 and resumed ends exactly like the uninterrupted one."""
     config_path = tmp_path / "config.json"
@@ -320,6 +322,7 @@ def test_frame_features_are_computed_once_per_backbone(tiny_cache, monkeypatch):
     assert len(calls) > n  # other weights: computed afresh
 
 
+@pytest.mark.slow
 def test_compare_trains_each_fusion_and_writes_one_table(tiny_cache, tmp_path):
     import csv as _csv
 
