@@ -8,12 +8,9 @@ from cmaf.evaluation.metrics import (
     aggregate_seeds,
     bootstrap_ci,
     classification_report,
-    confusion_matrix,
+    cluster_bootstrap,
     format_mean_std,
     normalize_rows,
-    precision_recall_f1_support,
-    unweighted_accuracy,
-    weighted_accuracy,
 )
 
 __all__ = [
@@ -24,10 +21,7 @@ __all__ = [
     "aggregate_seeds",
     "bootstrap_ci",
     "classification_report",
-    "confusion_matrix",
+    "cluster_bootstrap",
     "format_mean_std",
     "normalize_rows",
-    "precision_recall_f1_support",
-    "unweighted_accuracy",
-    "weighted_accuracy",
 ]
