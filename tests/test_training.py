@@ -484,6 +484,7 @@ def test_precise_batchnorm_leaves_a_frozen_backbone_alone():
     assert all(torch.equal(frozen[k], after[k]) for k in frozen)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precise", [True, False])
 def test_best_checkpoint_holds_the_clean_training_clips_statistics(tiny_cache, tmp_path, precise):
     """With ``train.precise_bn`` best.pt's BatchNorm statistics are those of one clean pass over
