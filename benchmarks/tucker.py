@@ -13,16 +13,45 @@ time ratio and their peak-memory ratio.
 
 Peak memory: torch's CPU allocator keeps no statistics, so each (case, path) runs in a fresh
 child process started with multiprocessing ``spawn``. The child builds the inputs, warms the
-same path up at tiny sizes (thread pool, kernels), reads its current RSS from
-``/proc/self/statm``, runs the path once at full size and reads ``ru_maxrss`` (the high-water
-mark). The increase, peak minus the RSS before, is all the memory the call touched: the
-intermediates, the output and, for backward, the saved tensors and the gradients.
+same path up at tiny sizes (thread pool, kernels), resets the kernel's peak-RSS mark to the
+current RSS (``5`` written to ``/proc/self/clear_refs``), reads its current RSS from
+``/proc/self/statm``, runs the path once at full size and reads the mark (``VmHWM`` in
+``/proc/self/status``). The increase, peak minus the RSS before, is all the memory the call
+touched: the intermediates, the output and, for backward, the saved tensors and the gradients.
+Not ``ru_maxrss``: Linux carries it across ``fork`` and ``exec``, so a ``spawn`` child starts
+with its parent's peak, and once the parent has held more than a child will (the literal
+batch-128 case holds GBs) every child reports the parent's peak. ``ru_maxrss`` is the
+fallback where ``/proc/self/status`` has no ``VmHWM``.
 
 Arithmetic (multiply-accumulates per sample, from :func:`mac_counts`), the factorised layer's
 achieved GFLOP/s (2 × MACs / time) as a fraction of a plain fp32 GEMM (``torch.mm``) timed
 interleaved with it in the same run, and its cost against T and against the ranks are printed
 too. Timings share the machine with whatever else runs on it: medians are reported, minima kept
 in the JSON. Not a timed test.
+
+The head (``--head``, on by default; section ``head`` of the JSON): Tucker fusion followed by the
+FBP readout (Appendix A.4) at the paper's sizes, FBP sized by ``CMAFConfig``'s defaults, batch 8
+and 32 (``--head-batches``), forward and forward + backward (gradients of every parameter and
+both sequences), three paths:
+
+* ``literal``: Algorithms A1 + A2 literally, then FBP (``TuckerFBP.literal``);
+* ``factorised``: ``TuckerFusion`` then FBP, the model's path before the fused head
+  (``TuckerFBP.unfused``);
+* ``fused``: ``TuckerFBP.forward``, which never forms the core.
+
+The three paths of one case are timed interleaved, one call of each per round, so that they
+share the machine's load; each path's best (minimum) and median over its rounds are reported, and
+the ratios are taken between the best times (the best of several runs on a shared machine is
+the least disturbed) with the ratios of the medians alongside. Each case is timed in two
+settings: in a fresh ``spawn`` child (``fresh_process``) and in this process after the core
+cases (``same_process``). They differ for the factorised path, whose intermediates (core and
+FBP's projected mixtures, about 16 MB each at batch 8) come from fresh zero-filled pages in a
+new process but from recycled heap pages once the process has held GBs; the fused path's are
+small in both. Memory: the RSS increase of one
+call in a fresh ``spawn`` child, as above, and, for forward + backward, the bytes autograd saves
+for backward beyond the parameters and inputs (counted with
+``torch.autograd.graph.saved_tensors_hooks``, unique storages; exact, unaffected by the load).
+Goals (issue #20): fused >= 80x faster than literal and >= 8x faster than factorised.
 """
 
 from __future__ import annotations
@@ -38,12 +67,15 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = {"time_steps": 60, "audio_dim": 256, "visual_dim": 256, "ranks": (30, 128, 128)}
 QUICK = {"time_steps": 8, "audio_dim": 16, "visual_dim": 16, "ranks": (4, 8, 8)}
 PATHS = ("literal", "factorised")
+HEAD_PATHS = ("literal", "factorised", "fused")
+QUICK_HEAD = {"out_dim": 8, "factors": 2, "time_mixtures": 2}
 
 
 def mac_counts(
@@ -78,7 +110,61 @@ def mac_counts(
     return {"literal": literal, "factorised": factorised}
 
 
+def head_mac_counts(
+    time_steps: int,
+    audio_dim: int,
+    visual_dim: int,
+    ranks: tuple[int, int, int],
+    out_dim: int,
+    factors: int,
+    time_mixtures: int,
+) -> dict[str, int]:
+    """Multiply-accumulates per sample of the Tucker + FBP head, each path.
+
+    With ``J = out_dim``, ``k = factors``, ``R = time_mixtures``, FBP's readout of a core
+    (:class:`~cmaf.models.pooling.FactorizedBilinearPooling`) costs::
+
+        K_t·R·K_a·K_v          temporal mixtures  M_r = Σ_κ C[κ, r] G[κ]
+      + R·K_a·K_v·J·k          M_r V
+      + R·K_a·J·k              column-wise products with U, summed over K_a
+      + R·J                    mixture weights W
+
+    literal and factorised add it to :func:`mac_counts`'s paths. The fused head
+    (:meth:`~cmaf.models.tucker_fbp.TuckerFBP.forward`)::
+
+        T·D_a·K_a + T·K_a·J·k  Q_a = (a A_a) U
+      + T·D_v·K_v + T·K_v·J·k  Q_v = (v A_v) V
+      + 2·T·J·k                Q_a · E · Q_v, summed over time
+
+    leaving out ``E = A_T C W`` (``T·K_t·R + T·R·J``, once per batch, not per sample). At the
+    paper's sizes with FBP 512/2/4: 568,985,600, 103,255,040 and 19,783,680.
+    """
+    t, da, dv = time_steps, audio_dim, visual_dim
+    kt, ka, kv = ranks
+    jk = out_dim * factors
+    fbp = kt * time_mixtures * ka * kv + time_mixtures * ka * kv * jk
+    fbp += time_mixtures * ka * jk + time_mixtures * out_dim
+    core = mac_counts(time_steps, audio_dim, visual_dim, ranks)
+    fused = t * da * ka + t * ka * jk + t * dv * kv + t * kv * jk + 2 * t * jk
+    return {
+        "literal": core["literal"] + fbp,
+        "factorised": core["factorised"] + fbp,
+        "fused": fused,
+    }
+
+
 # --- one path, one call ----------------------------------------------------------------------
+
+
+def _models_file(name: str):
+    """``cmaf/models/<name>.py`` executed alone, as a private module ``_cmaf_models_<name>``."""
+    path = ROOT / "cmaf" / "models" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_cmaf_models_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    # Registered first, as importlib's recipe does: dataclasses look their module up there.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @functools.cache
@@ -88,16 +174,57 @@ def _tucker_module():
     The ``cmaf.models`` package imports torchvision (seconds), which every ``spawn`` child
     would pay again; ``tucker.py`` itself needs only torch. Falls back to the package import.
     """
-    path = ROOT / "cmaf" / "models" / "tucker.py"
     try:
-        spec = importlib.util.spec_from_file_location("_cmaf_models_tucker", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
+        return _models_file("tucker")
     except (ImportError, OSError):
         from cmaf.models import tucker
 
         return tucker
+
+
+@functools.cache
+def _head_module():
+    """``cmaf.models.tucker_fbp``, loaded from its file alone when it can be (see above).
+
+    Its imports of ``cmaf.models.tucker`` and ``cmaf.models.pooling`` are answered, during
+    the load only, by those files loaded alone; the package is imported only as a fallback.
+    """
+    if "cmaf.models" in sys.modules:
+        from cmaf.models import tucker_fbp
+
+        return tucker_fbp
+    try:
+        siblings = {
+            "cmaf.models.tucker": _tucker_module(),
+            "cmaf.models.pooling": _models_file("pooling"),
+        }
+        added = [name for name in siblings if name not in sys.modules]
+        sys.modules.update({name: siblings[name] for name in added})
+        try:
+            return _models_file("tucker_fbp")
+        finally:
+            for name in added:
+                sys.modules.pop(name, None)
+    except (ImportError, OSError):
+        from cmaf.models import tucker_fbp
+
+        return tucker_fbp
+
+
+@functools.cache
+def paper_head_sizes() -> dict:
+    """FBP's sizes in ``CMAFConfig``'s defaults (``config.py`` needs no torch; loaded alone)."""
+    try:
+        config = _models_file("config").CMAFConfig()
+    except (ImportError, OSError):
+        from cmaf.models.config import CMAFConfig
+
+        config = CMAFConfig()
+    return {
+        "out_dim": config.fbp_dim,
+        "factors": config.fbp_factors,
+        "time_mixtures": config.fbp_time_mixtures,
+    }
 
 
 def _setup(path: str, batch: int, sizes: dict, backward: bool, seed: int = 0):
@@ -146,26 +273,121 @@ def _setup(path: str, batch: int, sizes: dict, backward: bool, seed: int = 0):
     return step
 
 
+def _head_setup(
+    path: str, batch: int, sizes: dict, head_sizes: dict, backward: bool, seed: int = 0
+):
+    """Like :func:`_setup`, for the Tucker + FBP head: ``path`` is one of :data:`HEAD_PATHS`."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    t, da, dv = sizes["time_steps"], sizes["audio_dim"], sizes["visual_dim"]
+    torch.manual_seed(seed)
+    head = _head_module().TuckerFBP(t, da, dv, tuple(sizes["ranks"]), **head_sizes)
+    audio = torch.randn(batch, t, da, generator=gen).requires_grad_(backward)
+    visual = torch.randn(batch, t, dv, generator=gen).requires_grad_(backward)
+    forward = {"literal": head.literal, "factorised": head.unfused, "fused": head}[path]
+    params = [audio, visual, *head.parameters()]
+    cotangent = torch.randn(batch, head_sizes["out_dim"], generator=gen)
+
+    if backward:
+
+        def step():
+            for p in params:
+                p.grad = None
+            forward(audio, visual).backward(cotangent)
+
+    else:
+
+        def step():
+            with torch.no_grad():
+                forward(audio, visual)
+
+    return step
+
+
+def saved_for_backward(path: str, batch: int, sizes: dict, head_sizes: dict) -> int:
+    """Bytes autograd keeps for the backward of one head call, beyond parameters and inputs.
+
+    Counted with ``torch.autograd.graph.saved_tensors_hooks`` over the unique storages saved
+    by the forward: exact, independent of the allocator and of the machine's load.
+    """
+    import torch
+
+    t, da, dv = sizes["time_steps"], sizes["audio_dim"], sizes["visual_dim"]
+    head = _head_module().TuckerFBP(t, da, dv, tuple(sizes["ranks"]), **head_sizes)
+    audio = torch.randn(batch, t, da, requires_grad=True)
+    visual = torch.randn(batch, t, dv, requires_grad=True)
+    known = {x.untyped_storage().data_ptr() for x in (audio, visual, *head.parameters())}
+    saved: dict[int, int] = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in known:
+            saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    forward = {"literal": head.literal, "factorised": head.unfused, "fused": head}[path]
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        out = forward(audio, visual)
+    del out
+    return sum(saved.values())
+
+
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _peak_child(path: str, batch: int, sizes: dict, backward: bool, threads: int) -> dict:
-    """In a fresh process: RSS increase of one full-size call of ``path`` (see module doc)."""
+def _reset_peak_rss() -> None:
+    """Set this process's peak-RSS mark (``VmHWM``) to its current RSS, where Linux allows."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _peak_rss_bytes() -> int:
+    """This process's own peak RSS: ``VmHWM`` (see the module doc), else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def _peak_child(
+    path: str,
+    batch: int,
+    sizes: dict,
+    backward: bool,
+    threads: int,
+    head_sizes: dict | None = None,
+) -> dict:
+    """In a fresh process: RSS increase of one full-size call of ``path`` (see module doc);
+    of the Tucker + FBP head's ``path`` when ``head_sizes`` is given."""
     import gc
 
     import torch
 
     torch.set_num_threads(threads)
     tiny = {"time_steps": 4, "audio_dim": 4, "visual_dim": 4, "ranks": (2, 2, 2)}
-    _setup(path, 1, tiny, backward)()  # warm-up: thread pool, kernels, autograd engine
-    step = _setup(path, batch, sizes, backward)
+    if head_sizes is None:
+        _setup(path, 1, tiny, backward)()  # warm-up: thread pool, kernels, autograd engine
+        step = _setup(path, batch, sizes, backward)
+    else:
+        tiny_head = {**head_sizes, "out_dim": 2}
+        _head_setup(path, 1, tiny, tiny_head, backward)()
+        step = _head_setup(path, batch, sizes, head_sizes, backward)
     gc.collect()
-    max_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    _reset_peak_rss()
+    max_before = _peak_rss_bytes()
     rss_before = _rss_bytes()
     step()
-    max_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    max_after = _peak_rss_bytes()
     return {
         "increase_bytes": max(0, max_after - rss_before),
         "new_high_water": max_after > max_before,
@@ -195,6 +417,181 @@ def _time(step, repeats: int, warmup: int = 2) -> list[float]:
         step()
         times.append(time.perf_counter() - t0)
     return times
+
+
+def _time_interleaved(
+    steps: dict[str, Callable[[], None]], repeats: dict[str, int], warmup: int = 2
+) -> dict[str, list[float]]:
+    """Each step's times, one call of every step per round so that all share the same load."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for round_ in range(max(repeats.values())):
+        for name, step in steps.items():
+            if round_ < repeats[name]:
+                times[name] += _time(step, 1, warmup=0)
+    return times
+
+
+def _head_rounds(batch: int, quick: bool) -> dict[str, int]:
+    # The literal path takes seconds per call at batch 32: fewer rounds for it.
+    return {"literal": 3 if quick or batch >= 32 else 5, "factorised": 15, "fused": 30}
+
+
+def _head_times(
+    batch: int, sizes: dict, head_sizes: dict, backward: bool, threads: int, quick: bool
+) -> dict[str, list[float]]:
+    """The three head paths of one case timed interleaved, in the calling process."""
+    import torch
+
+    torch.set_num_threads(threads)
+    steps = {p: _head_setup(p, batch, sizes, head_sizes, backward) for p in HEAD_PATHS}
+    return _time_interleaved(steps, _head_rounds(batch, quick))
+
+
+def _timing_summary(times: dict[str, list[float]]) -> dict:
+    best = {p: min(times[p]) for p in HEAD_PATHS}
+    med = {p: statistics.median(times[p]) for p in HEAD_PATHS}
+    return {
+        "repeats": {p: len(times[p]) for p in HEAD_PATHS},
+        "best_ms": {p: 1e3 * best[p] for p in HEAD_PATHS},
+        "median_ms": {p: 1e3 * med[p] for p in HEAD_PATHS},
+        "fused_vs_literal": best["literal"] / best["fused"],
+        "fused_vs_factorised": best["factorised"] / best["fused"],
+        "fused_vs_literal_median": med["literal"] / med["fused"],
+        "fused_vs_factorised_median": med["factorised"] / med["fused"],
+    }
+
+
+#: The head's two timing settings (see the module doc).
+HEAD_SETTINGS = {
+    "fresh_process": "each case in a fresh 'spawn' child (allocator untouched by other cases)",
+    "same_process": "in this process, after the core cases (heap recycled from their GBs)",
+}
+
+
+def head_benchmark(
+    sizes: dict, head_sizes: dict, batches: list[int], threads: int, quick: bool
+) -> dict:
+    """The Tucker + FBP head: literal, factorised and fused, timed interleaved (module doc)."""
+    macs = head_mac_counts(**sizes, **head_sizes)
+    print(
+        f"\nTucker + FBP head (FBP out_dim={head_sizes['out_dim']}, k={head_sizes['factors']}, "
+        f"R={head_sizes['time_mixtures']}): literal A1 + A2 then FBP, factorised TuckerFusion "
+        "then FBP (the path before the fused head), fused TuckerFBP.forward"
+    )
+    print(
+        "  multiply-accumulates per sample (head_mac_counts): "
+        + ", ".join(f"{p} {macs[p]:,}" for p in HEAD_PATHS)
+        + f"; MAC ratio literal/fused {macs['literal'] / macs['fused']:.1f}x, "
+        f"factorised/fused {macs['factorised'] / macs['fused']:.1f}x"
+    )
+    print(
+        "  times: the three paths interleaved, one call each per round; best (min) of the "
+        "rounds, ratios of the best times (medians' ratios in brackets); two settings: "
+        + "; ".join(f"{name}: {text}" for name, text in HEAD_SETTINGS.items())
+    )
+    grid = [(backward, batch) for backward in (False, True) for batch in batches]
+    tasks = [
+        (p, batch, sizes, backward, threads, head_sizes)
+        for backward, batch in grid
+        for p in HEAD_PATHS
+    ]
+    peaks = iter(peak_increases(tasks, processes=2 if quick else 1))
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1, maxtasksperchild=1) as pool:
+        fresh = pool.starmap(
+            _head_times,
+            [(batch, sizes, head_sizes, backward, threads, quick) for backward, batch in grid],
+            chunksize=1,
+        )
+    cases = []
+    for (backward, batch), fresh_times in zip(grid, fresh, strict=True):
+        mode = "forward+backward" if backward else "forward"
+        mem = {p: next(peaks) for p in HEAD_PATHS}
+        same = _head_times(batch, sizes, head_sizes, backward, threads, quick)
+        timings = {"fresh_process": _timing_summary(fresh_times)}
+        timings["same_process"] = _timing_summary(same)
+        inc = {p: mem[p]["increase_bytes"] for p in HEAD_PATHS}
+        saved = (
+            {p: saved_for_backward(p, batch, sizes, head_sizes) for p in HEAD_PATHS}
+            if backward
+            else None
+        )
+        case = {
+            "batch": batch,
+            "mode": mode,
+            "timings": timings,
+            "peak_bytes": inc,
+            "peak_new_high_water": {p: mem[p]["new_high_water"] for p in HEAD_PATHS},
+            "saved_for_backward_bytes": saved,
+        }
+        cases.append(case)
+        for name, t in timings.items():
+            print(
+                f"head batch {batch:3d} {mode:16s} {name:13s}: best literal "
+                f"{t['best_ms']['literal']:8.1f} ms, factorised {t['best_ms']['factorised']:7.1f} "
+                f"ms, fused {t['best_ms']['fused']:6.2f} ms -> fused time ratio vs literal "
+                f"{t['fused_vs_literal']:6.1f}x ({t['fused_vs_literal_median']:.1f}x), vs "
+                f"factorised {t['fused_vs_factorised']:5.1f}x "
+                f"({t['fused_vs_factorised_median']:.1f}x)",
+                flush=True,
+            )
+        saved_text = (
+            "; saved for backward " + " vs ".join(_mb(saved[p]) for p in HEAD_PATHS)
+            if saved
+            else ""
+        )
+        mem_ratio = {p: inc[p] / inc["fused"] if inc["fused"] else None for p in HEAD_PATHS}
+        ratio_text = ", ".join(
+            f"{p}/fused {mem_ratio[p]:.1f}x" if mem_ratio[p] else f"{p}/fused n/a"
+            for p in ("literal", "factorised")
+        )
+        print(
+            f"head batch {batch:3d} {mode:16s} memory: peak (literal vs factorised vs fused) "
+            + " vs ".join(f"+{_mb(inc[p])}" for p in HEAD_PATHS)
+            + f" -> memory ratio {ratio_text}{saved_text}",
+            flush=True,
+        )
+    goals = {
+        name: {
+            key: min(c["timings"][name][key] for c in cases)
+            for key in ("fused_vs_literal", "fused_vs_factorised")
+        }
+        for name in HEAD_SETTINGS
+    }
+    if quick:
+        print("head goals (>= 80x vs literal, >= 8x vs factorised): not assessed at tiny sizes")
+    else:
+        for name, worst in goals.items():
+            lit, fac = worst["fused_vs_literal"], worst["fused_vs_factorised"]
+            print(
+                f"head goals, {name}, worst case over batch and mode (best times): fused vs "
+                f"literal {lit:.1f}x (goal >= 80x: {'met' if lit >= 80 else 'NOT met'}), fused "
+                f"vs factorised {fac:.1f}x (goal >= 8x: {'met' if fac >= 8 else 'NOT met'})"
+            )
+    return {
+        "sizes": {**sizes, "ranks": list(sizes["ranks"]), **head_sizes},
+        "paths": {
+            "literal": "TuckerFBP.literal: tucker_fusion_reference (Algorithms A1 + A2), then FBP",
+            "factorised": "TuckerFBP.unfused: TuckerFusion (the core), then FBP",
+            "fused": "TuckerFBP.forward: never forms the core",
+        },
+        "macs_per_sample": macs,
+        "timing_method": (
+            "the three paths interleaved, one call each per round after two warm-up calls each; "
+            "best = minimum over the rounds (ratios), median alongside; settings: "
+            + "; ".join(f"{name}: {text}" for name, text in HEAD_SETTINGS.items())
+        ),
+        "memory_method": (
+            "peak_bytes: RSS increase of one call in a fresh 'spawn' child (as the core cases); "
+            "saved_for_backward_bytes: unique storages autograd saves in the forward, beyond "
+            "parameters and inputs (saved_tensors_hooks)"
+        ),
+        "cases": cases,
+        "worst_case_ratios": goals,
+    }
 
 
 def _gemm_step(n: int):
@@ -276,6 +673,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="T=8, 16×16, ranks 4/8/8, batch 2")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--batches", type=int, nargs="+", help="override the batch sizes")
+    parser.add_argument(
+        "--head-batches", type=int, nargs="+", help="batch sizes of the head (default 8 32)"
+    )
+    parser.add_argument(
+        "--no-head", dest="head", action="store_false", help="skip the Tucker + FBP head"
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -308,9 +711,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  MAC ratio literal/factorised: {mac_ratio:.1f}x")
     print(
         "\npeak memory: RSS increase of one call in a fresh 'spawn' child per (case, path): "
-        "ru_maxrss after the call minus /proc/self/statm RSS before it (inputs built and the "
-        "path warmed up at tiny sizes first); includes intermediates, output, saved tensors and "
-        "gradients."
+        "peak RSS (VmHWM, reset just before) after the call minus /proc/self/statm RSS before it "
+        "(inputs built and the path warmed up at tiny sizes first); includes intermediates, "
+        "output, saved tensors and gradients."
     )
 
     grid = [(backward, batch) for backward in (False, True) for batch in batches]
@@ -424,6 +827,12 @@ def main(argv: list[str] | None = None) -> int:
             + (f"{mem:.1f}x (goal >= 10x: {'met' if mem >= 10 else 'NOT met'})" if mem else "n/a")
         )
 
+    head = None
+    if args.head:
+        head_sizes = QUICK_HEAD if args.quick else paper_head_sizes()
+        head_batches = args.head_batches or ([2] if args.quick else [8, 32])
+        head = head_benchmark(sizes, head_sizes, head_batches, threads, args.quick)
+
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         result = {
@@ -434,13 +843,16 @@ def main(argv: list[str] | None = None) -> int:
             "macs_per_sample": macs,
             "mac_ratio": mac_ratio,
             "memory_method": (
-                "fresh multiprocessing 'spawn' child per (case, path); ru_maxrss after one call "
-                "minus /proc/self/statm RSS before it, after a tiny-size warm-up of the same path"
+                "fresh multiprocessing 'spawn' child per (case, path); peak RSS (VmHWM of "
+                "/proc/self/status, reset through /proc/self/clear_refs just before) after one "
+                "call minus /proc/self/statm RSS before it, after a tiny-size warm-up of the same "
+                "path"
             ),
             "cases": cases,
             "gemm_efficiency": eff,
             "scaling_time_steps": by_t,
             "scaling_ranks": by_rank,
+            "head": head,
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
         }
         args.json.write_text(json.dumps(result, indent=2) + "\n")

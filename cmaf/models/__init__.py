@@ -7,6 +7,7 @@ from cmaf.models.config import AudioEncoderConfig, CMAFConfig, VisualEncoderConf
 from cmaf.models.model import CMAF, CMAFOutput
 from cmaf.models.pooling import ClassifierHead, FactorizedBilinearPooling
 from cmaf.models.tucker import TuckerFusion, tucker_fusion_reference
+from cmaf.models.tucker_fbp import TuckerFBP
 from cmaf.models.visual_encoder import VisualEncoder, imagenet_checkpoint_path
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "ClassifierHead",
     "CrossModalAttention",
     "FactorizedBilinearPooling",
+    "TuckerFBP",
     "TuckerFusion",
     "VideoOnly",
     "VisualEncoder",

@@ -10,8 +10,8 @@ from torch import nn
 from cmaf.models.attention import CrossModalAttention, align_time
 from cmaf.models.audio_encoder import AudioEncoder
 from cmaf.models.config import CMAFConfig
-from cmaf.models.pooling import ClassifierHead, FactorizedBilinearPooling
-from cmaf.models.tucker import TuckerFusion
+from cmaf.models.pooling import ClassifierHead
+from cmaf.models.tucker_fbp import TuckerFBP
 from cmaf.models.visual_encoder import VisualEncoder
 
 
@@ -126,7 +126,12 @@ class CMAF(nn.Module):
         frames (N,90,3,224,224) -> ResNet-18 -> (N,90,512) -> Bi-GRU -> (N,90,512)
                                  -> Linear -> (N,90,256) -> interpolate -> (N,60,256)
         audio queries visual  -> (N,60,256)   visual queries audio -> (N,60,256)
-        TuckerFusion -> core (N,30,128,128) -> FBP -> (N,512) -> dropout -> Linear -> (N,C)
+        TuckerFBP: Tucker core (N,30,128,128), not formed, read by FBP -> (N,512)
+                                 -> dropout -> Linear -> (N,C)
+
+    The head (``tucker_fbp``, :class:`~cmaf.models.tucker_fbp.TuckerFBP`) computes FBP's
+    ``(N, 512)`` from the two sequences without forming the core; the core is formed only for
+    ``return_stages``.
 
     Parameters
     ----------
@@ -144,12 +149,21 @@ class CMAF(nn.Module):
         self.visual_attends_audio = CrossModalAttention(
             config.latent_dim, config.attention_heads, config.attention_dropout
         )
-        self.tucker = TuckerFusion(
-            config.time_steps, config.latent_dim, config.latent_dim, config.tucker_ranks
+        tucker_fbp = TuckerFBP(
+            config.time_steps,
+            config.latent_dim,
+            config.latent_dim,
+            config.tucker_ranks,
+            config.fbp_dim,
+            config.fbp_factors,
+            config.fbp_time_mixtures,
         )
-        self.pooling = FactorizedBilinearPooling(
-            config.tucker_ranks, config.fbp_dim, config.fbp_factors, config.fbp_time_mixtures
-        )
+        # The head's two parts are registered here under the names they have always had, so
+        # checkpoints keep their keys (tucker.*, pooling.*). The head itself is kept out of
+        # the module tree: as a child it would save every parameter a second time under
+        # tucker_fbp.*. It holds no state of its own, only these two modules.
+        self.tucker, self.pooling = tucker_fbp.tucker, tucker_fbp.fbp
+        object.__setattr__(self, "tucker_fbp", tucker_fbp)
         self.classifier = ClassifierHead(config.fbp_dim, config.num_classes, config.dropout)
 
     def forward(
@@ -186,8 +200,10 @@ class CMAF(nn.Module):
         audio_att, visual_att, weights = self.attend(audio_seq, visual_seq)
         keep("audio_attends_visual", audio_att)
         keep("visual_attends_audio", visual_att)
-        core = keep("tucker_core", self.tucker(audio_att, visual_att))
-        fused = keep("fbp", self.pooling(core))
+        if return_stages:
+            # Formed only to be shown: the head below does not go through the core.
+            keep("tucker_core", self.tucker_fbp.core(audio_att, visual_att))
+        fused = keep("fbp", self.tucker_fbp(audio_att, visual_att))
         logits = keep("classifier", self.classifier(fused))
         attention = weights if return_attention else {}
         return CMAFOutput(logits=logits, attention=attention, stages=stages, aux_logits=aux)

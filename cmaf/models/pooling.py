@@ -13,6 +13,11 @@ sum-pooling, signed square root and L2 normalisation. The core already is a bili
 where the ``R`` learned temporal mixtures ``M_r`` (K_a × K_v) keep the time components apart
 without a separate weight set per component. With the defaults (R = 4, k = 2) this is about
 0.27 M parameters and 67 M multiply-accumulates per sample.
+
+Everything before the signed square root is linear in the core, and the core is a sum over time
+of outer products, so the model never builds the core for this readout:
+:class:`cmaf.models.TuckerFBP` computes the same ``z`` from the projected sequences (the
+derivation is in :mod:`cmaf.models.tucker_fbp`). This module is the readout of a given core.
 """
 
 from __future__ import annotations
@@ -77,11 +82,18 @@ class FactorizedBilinearPooling(nn.Module):
         bilinear = (projected * self.audio_factors).sum(dim=2)  # (N, R, J·k)
         pooled = bilinear.view(n, -1, self.out_dim, self.factors).sum(dim=-1)  # sum-pool over k
         z = (pooled * self.mixture_weights).sum(dim=1)  # (N, J)
-        if self.normalize:
-            # Signed square root with a small offset so the gradient stays finite at zero.
-            z = torch.sign(z) * (torch.sqrt(z.abs() + 1e-8) - 1e-4)
-            z = F.normalize(z, dim=-1)
-        return z
+        return signed_sqrt_l2(z) if self.normalize else z
+
+
+def signed_sqrt_l2(z: torch.Tensor) -> torch.Tensor:
+    """MFB's power and L2 normalisation of ``(N, J)`` bilinear features (Appendix A.4's FBP).
+
+    ``sign(z) · sqrt(|z|)``, then each row scaled to unit length. The only non-linear step of
+    :class:`FactorizedBilinearPooling`; :class:`cmaf.models.TuckerFBP` applies the same function.
+    """
+    # Signed square root with a small offset so the gradient stays finite at zero.
+    z = torch.sign(z) * (torch.sqrt(z.abs() + 1e-8) - 1e-4)
+    return F.normalize(z, dim=-1)
 
 
 class ClassifierHead(nn.Module):

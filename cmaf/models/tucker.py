@@ -15,6 +15,10 @@ so :class:`TuckerFusion` projects each sequence first and contracts over time, n
 the input modes in memory. :func:`tucker_fusion_reference` keeps the literal A1 + A2 for tests
 and benchmarks.
 
+The model does not build the core either: the FBP readout that follows (Appendix A.4) is linear
+in it, so :class:`cmaf.models.TuckerFBP` contracts both in one step. :class:`TuckerFusion` holds
+the factors and computes the core for analysis (``TuckerFBP.core``, the book's stages).
+
 The paper's Eq. A5 also defines a factor ``A_N`` over the *batch* mode (K_N ≤ N). It is not
 implemented: compressing across the batch would make each sample's representation depend on
 which other samples share its batch, so predictions would change with batch size and
@@ -122,8 +126,9 @@ class TuckerFusion(nn.Module):
         for factor in (self.factor_time, self.factor_audio, self.factor_visual):
             nn.init.normal_(factor, std=1.0 / math.sqrt(factor.shape[0]))
 
-    def forward(self, audio_seq: torch.Tensor, visual_seq: torch.Tensor) -> torch.Tensor:
-        """Fuse ``(N, T, D_a)`` and ``(N, T, D_v)`` into the core ``(N, K_t, K_a, K_v)``."""
+    def check_inputs(self, audio_seq: torch.Tensor, visual_seq: torch.Tensor) -> None:
+        """Raise ``ValueError`` unless the sequences are ``(N, T, D_a)`` and ``(N, T, D_v)`` at
+        this layer's sizes (also used by the fused head, :class:`cmaf.models.TuckerFBP`)."""
         _check_pair(audio_seq, visual_seq)
         expected = (self.time_steps, self.audio_dim)
         if tuple(audio_seq.shape[1:]) != expected or visual_seq.shape[2] != self.visual_dim:
@@ -132,6 +137,10 @@ class TuckerFusion(nn.Module):
                 f"D_v={self.visual_dim}; got audio {tuple(audio_seq.shape)}, visual "
                 f"{tuple(visual_seq.shape)}"
             )
+
+    def forward(self, audio_seq: torch.Tensor, visual_seq: torch.Tensor) -> torch.Tensor:
+        """Fuse ``(N, T, D_a)`` and ``(N, T, D_v)`` into the core ``(N, K_t, K_a, K_v)``."""
+        self.check_inputs(audio_seq, visual_seq)
         # Project both sequences (one GEMM each over all N·T rows); audio goes to (N, K_a, T).
         audio_proj = (audio_seq @ self.factor_audio).transpose(1, 2).contiguous()
         visual_proj = visual_seq @ self.factor_visual  # (N, T, K_v)
