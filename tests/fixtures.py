@@ -573,3 +573,32 @@ def make_iemocap_tree(
         )
         written.append(avi)
     return sorted(written)
+
+
+# ------------------------------------------------------------------------ small shared helpers
+
+
+def tiny_cmaf_config(**overrides):
+    """Small for testing speed: CMAF's architecture with small frames and widths."""
+    from cmaf.models.config import AudioEncoderConfig, CMAFConfig, VisualEncoderConfig
+
+    values = dict(
+        audio=AudioEncoderConfig(n_mels=32, mel_frames=40, channels=(4, 8, 8, 8), out_dim=16),
+        visual=VisualEncoderConfig(num_frames=6, image_size=32, gru_hidden=8),
+        latent_dim=16,
+        attention_heads=4,
+        tucker_ranks=(3, 5, 6),
+        fbp_dim=12,
+        num_classes=5,
+    )
+    values.update(overrides)
+    return CMAFConfig(**values)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie counts as dead: it has exited, only unreaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixtures import make_ravdess_tree
+from fixtures import make_ravdess_tree, process_alive
 from torch.utils.data import DataLoader
 
 from cmaf.cli import main
@@ -245,15 +245,6 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie counts as dead: it has exited, only unreaped)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_killed_prepare_leaves_no_worker_writing(corpus, tmp_path):
@@ -279,9 +270,9 @@ def test_killed_prepare_leaves_no_worker_writing(corpus, tmp_path):
         caller.send_signal(signal.SIGKILL)
         caller.wait(timeout=10)
         deadline = time.monotonic() + 5
-        while any(_alive(p) for p in below) and time.monotonic() < deadline:
+        while any(process_alive(p) for p in below) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not any(_alive(p) for p in below), "processes outlived their killed prepare"
+        assert not any(process_alive(p) for p in below), "processes outlived their killed prepare"
         written = sorted(items.glob("*.npz"))
         assert 0 < len(written) < len(records), "prepare was not killed mid-way"
         time.sleep(1.0)
@@ -291,5 +282,5 @@ def test_killed_prepare_leaves_no_worker_writing(corpus, tmp_path):
             caller.kill()
             caller.wait()
         for pid in below:  # what a failed check left running (all started by this test)
-            if _alive(pid):
+            if process_alive(pid):
                 os.kill(pid, signal.SIGKILL)

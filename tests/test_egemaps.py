@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixtures import make_ravdess_tree
+from fixtures import make_ravdess_tree, process_alive
 
 from cmaf.data import egemaps
 from cmaf.data.registry import scan_dataset
@@ -144,15 +144,6 @@ def test_changed_source_is_extracted_again(fixture_clips, tmp_path, monkeypatch)
     assert egemaps.settings()["opensmile"] in (second.cache_dir / egemaps.CONFIG).read_text()
 
 
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie counts as dead: it has exited, only unreaped)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("module", ["cmaf.data.egemaps", "cmaf.data.cache"])
@@ -182,17 +173,17 @@ def test_workers_exit_when_the_caller_is_killed(tmp_path, module):
     workers: list[int] = []
     try:
         workers = [int(p) for p in caller.stdout.readline().split()]
-        assert workers and all(_alive(p) for p in workers), err.read_text()
+        assert workers and all(process_alive(p) for p in workers), err.read_text()
         caller.send_signal(signal.SIGKILL)
         caller.wait(timeout=10)
         deadline = time.monotonic() + 10
-        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        while any(process_alive(p) for p in workers) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not any(_alive(p) for p in workers), "workers outlived their killed caller"
+        assert not any(process_alive(p) for p in workers), "workers outlived their killed caller"
     finally:
         if caller.poll() is None:
             caller.kill()
             caller.wait()
         for pid in workers:  # what a failed check left running (started by this test)
-            if _alive(pid):
+            if process_alive(pid):
                 os.kill(pid, signal.SIGKILL)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torchvision
+from fixtures import tiny_cmaf_config as tiny_config
 
 from cmaf.cli import main
 from cmaf.models import (
@@ -22,21 +23,6 @@ from cmaf.models import (
     tucker_fusion_reference,
 )
 from cmaf.models.config import audio_output_steps
-
-
-def tiny_config(**overrides) -> CMAFConfig:
-    """Small for testing speed: same architecture, small frames and widths."""
-    values = dict(
-        audio=AudioEncoderConfig(n_mels=32, mel_frames=40, channels=(4, 8, 8, 8), out_dim=16),
-        visual=VisualEncoderConfig(num_frames=6, image_size=32, gru_hidden=8),
-        latent_dim=16,
-        attention_heads=4,
-        tucker_ranks=(3, 5, 6),
-        fbp_dim=12,
-        num_classes=5,
-    )
-    values.update(overrides)
-    return CMAFConfig(**values)
 
 
 def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:

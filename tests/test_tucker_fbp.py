@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from fixtures import tiny_cmaf_config as tiny_config
 from torch import nn
 
 from cmaf.models import (
     CMAF,
     AudioEncoder,
-    AudioEncoderConfig,
     ClassifierHead,
     CMAFConfig,
     CrossModalAttention,
@@ -22,7 +22,6 @@ from cmaf.models import (
     TuckerFBP,
     TuckerFusion,
     VisualEncoder,
-    VisualEncoderConfig,
 )
 from cmaf.models.model import encode_sequences
 
@@ -223,18 +222,6 @@ def test_fused_rejects_misaligned_or_wrong_sized_sequences():
 
 
 # --- CMAF uses the head; its checkpoints keep their keys --------------------------------------
-
-
-def tiny_config() -> CMAFConfig:
-    return CMAFConfig(
-        audio=AudioEncoderConfig(n_mels=32, mel_frames=40, channels=(4, 8, 8, 8), out_dim=16),
-        visual=VisualEncoderConfig(num_frames=6, image_size=32, gru_hidden=8),
-        latent_dim=16,
-        attention_heads=4,
-        tucker_ranks=(3, 5, 6),
-        fbp_dim=12,
-        num_classes=5,
-    )
 
 
 class OldCMAF(nn.Module):
