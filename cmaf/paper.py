@@ -687,7 +687,7 @@ def _latex(text: str) -> str:
 
 
 def _date(iso: str) -> str:
-    """``2019-10-06/2019-10-09`` -> ``6–9 October 2019`` (ranges within one month)."""
+    """A BibTeX date range ``YYYY-MM-DD/YYYY-MM-DD`` as the paper prints it (``6–9 October``)."""
     first, _, last = iso.partition("/")
     year, month, day = first.split("-")
     days = f"{int(day)}–{int(last.split('-')[2])}" if last else str(int(day))
