@@ -113,10 +113,11 @@ def output_file(path: str | Path, flag: str, *, force: bool = False) -> Path:
         Naming ``flag``, the path and the fix.
     """
     path = Path(path).expanduser()
-    if existing(path, flag) and path.is_dir():
-        raise UsageError(f"{flag} {path}: is a folder; give a file name")
-    if path.exists() and not force:
-        raise UsageError(f"{flag} {path}: exists; pass --force to replace it or choose another")
+    if existing(path, flag):
+        if path.is_dir():
+            raise UsageError(f"{flag} {path}: is a folder; give a file name")
+        if not force:
+            raise UsageError(f"{flag} {path}: exists; pass --force to replace it or choose another")
     output_dir(path.parent, flag)
     if len(path.name.encode()) > os.pathconf(path.parent, "PC_NAME_MAX"):
         raise UsageError(
