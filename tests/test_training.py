@@ -106,7 +106,8 @@ def test_run_directory_holds_everything_the_notebooks_read(finished_run, tiny_ca
     assert not set(split.test_ids) & (set(split.train_ids) | set(split.val_ids))
     attention = np.load(run / "attention_final.npz")
     weights = attention["audio_to_visual"]
-    assert weights.shape == (8, 4, 60, 60)
+    steps = smoke(3).model.audio.out_steps  # audio steps; frames are aligned to them
+    assert weights.shape == (8, 4, steps, steps)
     assert np.allclose(weights.sum(-1), 1.0, atol=1e-4)
     manifest = json.loads((run / "run.json").read_text())
     assert manifest["device"] == "cpu" and manifest["wall_seconds"] > 0
@@ -241,7 +242,10 @@ def test_cpu_profile_lists_every_deviation_with_a_reason(capsys):
     paper, cpu = load_config("paper"), load_config("cpu")
     assert paper.model.visual.weights == "imagenet" and paper.train.batch_size == 128
     assert type(cpu.model) is type(paper.model)
-    assert cpu.model.tucker_ranks == paper.model.tucker_ranks == (30, 128, 128)
+    assert paper.model.tucker_ranks == (30, 128, 128)
+    # The cpu profile's 64 x 128 log-Mel gives 28 audio steps; the time rank follows them.
+    assert cpu.model.audio.out_steps == cpu.model.tucker_ranks[0] == 28
+    assert cpu.model.tucker_ranks[1:] == paper.model.tucker_ranks[1:]
     assert main(["config", "--diff", "paper", "cpu"]) == 0
     assert "train.frozen_features" in capsys.readouterr().out
 

@@ -244,11 +244,24 @@ CPU_DEVIATIONS: dict[str, tuple[Any, str]] = {
     ),
     "model.visual.freeze_backbone": (True, "fine-tuning ResNet-18 every epoch is too slow on CPU"),
     "train.frozen_features": (True, "so the frozen backbone's features are cached once"),
+    "preprocess.n_mels": (
+        64,
+        "with the hop below, a quarter of the audio CNN's pixels, which dominate a training step "
+        "on CPU (benchmarks/training.py); 64 bands are common for speech emotion CNNs",
+    ),
+    "model.audio.n_mels": (64, "matches preprocess.n_mels"),
+    "preprocess.hop_length": (376, "23.5 ms: 128 frames over the same 3 s window"),
+    "preprocess.mel_frames": (128, "1 + 48000 // 376; the encoder then emits 28 steps, not 60"),
+    "model.audio.mel_frames": (128, "matches preprocess.mel_frames"),
+    "model.tucker_ranks": (
+        (28, 128, 128),
+        "the time rank may not exceed the audio encoder's 28 steps (Table A1: 30 of 60)",
+    ),
     "model.audio.channels": (
         (16, 32, 64, 64),
         "the audio CNN dominates the per-clip cost on CPU; half the widths, ~4x fewer MACs",
     ),
-    "model.fbp_factors": (1, "halves the pooling cost; the core (30 x 128 x 128) is unchanged"),
+    "model.fbp_factors": (1, "halves the pooling cost; the Tucker core is unchanged"),
     "model.fbp_time_mixtures": (2, "halves the pooling cost again"),
     "model.unimodal_aux_weight": (
         0.5,
@@ -296,20 +309,6 @@ SPEECH_DEVIATIONS: dict[str, tuple[Any, str]] = {
     **CPU_DEVIATIONS,
     "model.fusion": ("audio", "the real RAVDESS copy here is audio only: the audio branch alone"),
     "preprocess.modality": ("audio", "log-Mel only; there are no frames"),
-    "preprocess.n_mels": (
-        64,
-        "a quarter of the CNN's cost with the hop below, so every fold of both protocols, with "
-        "and without speaker normalisation, fits the book's budget; 64 bands are common for "
-        "speech emotion CNNs",
-    ),
-    "model.audio.n_mels": (64, "matches preprocess.n_mels"),
-    "preprocess.hop_length": (376, "23.5 ms: 128 frames over the same 3 s window"),
-    "preprocess.mel_frames": (128, "1 + 48000 // 376; the encoder then emits 28 steps, not 60"),
-    "model.audio.mel_frames": (128, "matches preprocess.mel_frames"),
-    "model.tucker_ranks": (
-        (28, 128, 128),
-        "unused by the audio-only model; a time rank may not exceed the encoder's 28 steps",
-    ),
     "model.audio.channels": (
         (8, 16, 32, 32),
         "quarter widths of the paper-sized blocks: 1152 training clips need little capacity, "
