@@ -10,25 +10,13 @@ mix)::
     CACHE_ROOT/HASH/manifest.csv         one row per usable clip, sorted by clip_id
     CACHE_ROOT/HASH/problems.txt         one "path: reason" line per skipped file, sorted
 
-Guarantees
-----------
-* Every file is written to a temporary name in its final directory, fsynced and renamed with
-  :func:`os.replace`, so a crash or ``kill -9`` leaves either the whole item or none of it.
-* Items already present are verified, not recomputed: :func:`prepare` re-hashes each one and
-  compares it with its sidecar (or, without a sidecar, checks the zip members' CRC-32), rebuilds
-  the damaged ones, and otherwise does no work (``PrepareResult.n_processed == 0``).
-* Readers go through :func:`read_item`: an item must lie inside the cache directory, have the
-  manifest's size and sha256 and load as an ``.npz``; anything else is a one-line
-  :class:`CacheItemError` (a :class:`~cmaf.data.records.DataError`) naming the file and the fix
-  (re-run ``cmaf prepare``).
-* Item files are byte-deterministic (fixed zip timestamps, single-threaded torch), and the
-  manifest holds no timestamps and is sorted, so an interrupted-then-resumed run writes a manifest
-  byte-identical to an uninterrupted one.
-* The dataset root is only read.
+Writes are atomic, items byte-deterministic and verified (not recomputed) by re-runs, and every
+reader goes through :func:`read_item`; the book's data-pipeline page lists these guarantees.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -48,7 +36,7 @@ import av
 import numpy as np
 
 from cmaf.data.preprocessing import PreprocessConfig, check_dependencies, preprocess
-from cmaf.data.records import ClipRecord, DataError, Problem
+from cmaf.data.records import ClipRecord, DataError, Problem, sha256_file
 
 MANIFEST = "manifest.csv"
 PROBLEMS = "problems.txt"
@@ -96,19 +84,14 @@ class PrepareResult:
     ----------
     cache_dir
         ``cache_root / config_hash``: what :class:`cmaf.data.dataset.CachedClips` reads.
-    n_records
-        Clips asked for.
     n_processed
-        Items computed and written by this call, damaged ones rebuilt included (0 on a re-run
-        over a complete, intact cache).
+        Items written by this call, damaged ones rebuilt included (0 over an intact cache).
     n_cached
-        Items found already present and reused.
-    problems
-        Skipped files (scan problems passed in, plus clips whose media failed), sorted.
+        Items already present and reused.
     n_failed
         Clips skipped because their media failed in this call.
-    total_bytes
-        Size of all usable item files.
+    problems
+        Skipped files (scan problems passed in, plus media failures), sorted.
     """
 
     cache_dir: Path
@@ -145,31 +128,20 @@ def item_name(clip_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", clip_id)
 
 
-def cache_dir_for(cache_root: str | Path, cfg: PreprocessConfig) -> Path:
-    """``cache_root / cfg.config_hash()``."""
-    return Path(cache_root) / cfg.config_hash()
-
-
 def _fsync_dir(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # some filesystems do not allow opening directories
         fd = os.open(path, os.O_RDONLY)
-    except OSError:  # some filesystems do not allow opening directories
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _write_atomically(path: Path, write, durable: bool = True) -> None:
-    """Call ``write(fh)`` on a temporary file beside ``path``, fsync it, rename it to ``path``.
+    """Call ``write(fh)`` on a temporary ``.NAME.PID.tmp`` beside ``path``, then rename it.
 
-    Readers see the old file or the new one, never a part; a killed writer leaves only a
-    ``.NAME.PID.tmp`` file, which the next :func:`prepare` removes. ``durable=False`` skips the
-    fsyncs (still atomic against a killed process, not against a power cut) for files that can
-    be rebuilt, such as the hash sidecars.
+    Readers see the old file or the new one, never a part. ``durable=False`` skips the fsyncs
+    (atomic against a killed process, not a power cut) for files that can be rebuilt.
     """
     tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
     try:
@@ -191,13 +163,18 @@ def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
     _write_atomically(path, lambda fh: fh.write(data), durable)
 
 
+def write_if_changed(path: Path, data: bytes) -> None:
+    """:func:`atomic_write_bytes`, unless ``path`` already holds exactly ``data``."""
+    if not path.exists() or path.read_bytes() != data:
+        atomic_write_bytes(path, data)
+
+
 def write_npz(fh, arrays: dict[str, np.ndarray]) -> None:
     """Write an uncompressed ``.npz`` (what :func:`numpy.load` reads) with deterministic bytes.
 
-    :func:`numpy.savez` stamps each member with the current time; fixed timestamps make the
-    file, and so its sha256, depend on the arrays only. Uncompressed because decoded video
-    barely compresses and zlib would cost more than the decoding itself. Arrays stream straight
-    into ``fh`` (no in-memory copy of the archive).
+    Unlike :func:`numpy.savez`, members get a fixed timestamp, so the file's sha256 depends on the
+    arrays only. Uncompressed: decoded video barely compresses, and zlib would cost more than
+    decoding.
     """
     with zipfile.ZipFile(fh, mode="w", compression=zipfile.ZIP_STORED) as archive:
         for name in sorted(arrays):
@@ -216,14 +193,6 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _write_sidecar(items_dir: Path, info: ItemInfo) -> None:
     sidecar = {"bytes": info.bytes, "clip_id": info.clip_id, "sha256": info.sha256}
     # Not fsynced: a sidecar lost in a power cut is rebuilt once the item's CRC-32s check out.
@@ -237,7 +206,7 @@ def write_item(items_dir: Path, clip_id: str, arrays: dict[str, np.ndarray]) -> 
     _write_atomically(path, lambda fh: write_npz(fh, arrays))
     # Hashing the file just written reads it back from the page cache (cheap) and covers
     # exactly the bytes a reader gets.
-    info = ItemInfo(clip_id, _sha256_file(path), path.stat().st_size)
+    info = ItemInfo(clip_id, sha256_file(path), path.stat().st_size)
     # The sidecar records the item as written, for re-runs to verify it against; written after
     # the item, so a kill in between leaves an item without sidecar, which
     # :func:`_existing_info` checks by its zip CRC-32s instead.
@@ -248,11 +217,7 @@ def write_item(items_dir: Path, clip_id: str, arrays: dict[str, np.ndarray]) -> 
 def _existing_info(items_dir: Path, clip_id: str) -> tuple[ItemInfo | None, str | None]:
     """An item already on disk, verified.
 
-    Returns
-    -------
-    tuple
-        ``(info, None)`` for an intact item, ``(None, None)`` when there is none, and
-        ``(None, reason)`` when it is damaged (and must be rebuilt).
+    ``(info, None)`` if intact, ``(None, None)`` if absent, ``(None, reason)`` if damaged.
     """
     stem = item_name(clip_id)
     path = items_dir / f"{stem}.npz"
@@ -273,7 +238,7 @@ def _existing_info(items_dir: Path, clip_id: str) -> tuple[ItemInfo | None, str 
         if side.get("bytes") != size:
             return None, f"{size} bytes, its sidecar says {side.get('bytes')}"
         try:
-            digest = _sha256_file(path)
+            digest = sha256_file(path)
         except OSError as exc:
             return None, f"unreadable: {exc.strerror or exc.__class__.__name__}"
         if digest != side.get("sha256"):
@@ -284,7 +249,7 @@ def _existing_info(items_dir: Path, clip_id: str) -> tuple[ItemInfo | None, str 
     try:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
-        digest = _sha256_file(path)
+        digest = sha256_file(path)
     except (OSError, EOFError, ValueError, NotImplementedError, zipfile.BadZipFile) as exc:
         return None, f"unreadable: {exc.__class__.__name__}"
     if bad is not None:
@@ -323,10 +288,9 @@ def remove_stale_temporaries(directory: Path) -> None:
 class CacheItemError(DataError):
     """A cache item that cannot be used: one line naming the file (or manifest row) and the fix.
 
-    Read in a DataLoader worker process, the error reaches the main process re-raised by torch
-    as ``CacheItemError(text)``, ``text`` being a header, the worker's traceback and, last, the
-    original ``module.CacheItemError: message`` line; that line's message is kept, so that the
-    error stays one line wherever the item was read.
+    torch re-raises a DataLoader worker's error as ``CacheItemError(text)``, ``text`` ending in
+    the worker's traceback and the original ``module.CacheItemError: message`` line; only that
+    message is kept, so the error stays one line wherever the item was read.
     """
 
     def __init__(self, message: str) -> None:
@@ -347,8 +311,7 @@ def _manifest_error(cache_dir: Path, row: Mapping[str, str], problem: str) -> Ca
 def _locate(cache_dir: Path, row: Mapping[str, str]) -> tuple[Path, Path, int, str]:
     """``(path, real_path, bytes, sha256)`` of a manifest row's item, checked to lie in the cache.
 
-    ``path`` is the name messages use; ``real_path`` (links resolved) is the file to open, so
-    the file checked here is the file read.
+    ``path`` is the name messages use; ``real_path`` (links resolved) is the file checked and read.
     """
     item = row.get("item") or ""
     # Spelled-out escapes (an absolute path, "..", a drive) are the manifest's fault and get its
@@ -385,24 +348,15 @@ def _wrong_size(path: Path, found: int, size: int) -> CacheItemError:
 
 
 def check_items(cache_dir: str | Path, rows: Iterable[Mapping[str, str]]) -> None:
-    """Check that every row's item lies inside the cache and has the manifest's size.
+    """Check that every manifest row's item lies inside ``cache_dir`` and has the row's size.
 
-    One ``stat`` per item, nothing read: cheap enough to run whenever a manifest is loaded for
-    reading, so that a misplaced, missing or truncated item stops a command before it starts
-    work. :func:`read_item` checks the content.
-
-    Parameters
-    ----------
-    cache_dir
-        The prepared directory (``CACHE_ROOT/HASH``) holding ``manifest.csv``.
-    rows
-        Rows of its manifest (:func:`cmaf.data.dataset.load_manifest`).
+    One ``stat`` per item, so a misplaced, missing or truncated item stops a command before it
+    starts work; :func:`read_item` checks the content.
 
     Raises
     ------
     CacheItemError
-        A :class:`~cmaf.data.records.DataError`, at the first bad row: one line naming the item
-        file (or ``manifest.csv`` and the clip) and the fix.
+        At the first bad row: one line naming the item (or manifest row) and the fix.
     """
     cache_dir = Path(cache_dir)
     for row in rows:
@@ -418,10 +372,10 @@ def check_items(cache_dir: str | Path, rows: Iterable[Mapping[str, str]]) -> Non
 def read_item(
     cache_dir: str | Path, row: Mapping[str, str], skip: Collection[str] = ()
 ) -> dict[str, np.ndarray]:
-    """The arrays of a manifest row's item, after checking its place, size and sha256.
+    """The arrays (``"mel"``, ``"frames"``) of a manifest row's item, checked first.
 
-    Every reader of a prepared cache goes through here. The file is read once: its bytes are
-    hashed and then loaded from memory, so what was checked is what is returned.
+    Every reader of a prepared cache goes through here. The file is read once, hashed and loaded
+    from memory, so what was checked is what is returned.
 
     Parameters
     ----------
@@ -432,17 +386,11 @@ def read_item(
     skip
         Members not to decode (``{"frames"}`` when only the log-Mel is wanted).
 
-    Returns
-    -------
-    dict
-        Member name (``"mel"``, ``"frames"``) to array.
-
     Raises
     ------
     CacheItemError
-        A :class:`~cmaf.data.records.DataError`: the item lies outside the cache, is missing,
-        has another size or sha256 than the manifest says, or does not load. One line naming
-        the file and the fix.
+        The item lies outside the cache, is missing, has another size or sha256 than the row
+        says, or does not load: one line naming the file and the fix.
     """
     cache_dir = Path(cache_dir)
     path, real, size, sha256 = _locate(cache_dir, row)
@@ -467,6 +415,9 @@ def read_item(
 
 # ------------------------------------------------------------------------------ workers
 
+#: Errors of one clip's media: the clip is skipped with a problem line, the others go on.
+MEDIA_ERRORS = (DataError, OSError, RuntimeError, ValueError, av.error.FFmpegError)
+
 
 def problem_from(record: ClipRecord, exc: BaseException) -> Problem:
     """Split a ``"path: reason"`` error message into a :class:`Problem`."""
@@ -488,27 +439,22 @@ def _process_one(
     """Preprocess and write one clip; media failures come back as a Problem, not an exception."""
     try:
         arrays = preprocess(record, cfg)
-    except (DataError, OSError, RuntimeError, ValueError, av.error.FFmpegError) as exc:
+    except MEDIA_ERRORS as exc:
         return record.clip_id, None, problem_from(record, exc)
     return record.clip_id, write_item(items_dir, record.clip_id, arrays), None
 
 
 def _exit_with_caller(lifeline) -> None:
     """Block until every write end of ``lifeline`` is closed, then end this worker at once."""
-    try:
+    with contextlib.suppress(OSError):
         lifeline.poll(None)  # the caller never writes: this returns at end-of-file
-    except OSError:
-        pass
     os._exit(1)
 
 
 def _init_worker(lifeline) -> None:
-    # A worker whose caller is killed (kill -9, an OOM kill) would otherwise wait on the
-    # executor's queue forever: a ProcessPoolExecutor's workers do not notice their caller's
-    # death. Nor would its parent's: under forkserver that parent is the fork server, which
-    # outlives the caller because each worker holds the server's keep-alive pipe. So each
-    # worker watches a pipe of its own whose only write end is in the caller: the kernel closes
-    # it when the caller dies, however it dies, and the read below returns at once.
+    # A pool's workers notice neither their caller's death (kill -9, an OOM kill) nor, under
+    # forkserver, their parent's: the fork server outlives the caller. So each worker watches a
+    # pipe whose only write end is in the caller, which the kernel closes when the caller dies.
     watcher = threading.Thread(
         target=_exit_with_caller, args=(lifeline,), name="exit-with-caller", daemon=True
     )
@@ -528,28 +474,70 @@ def check_clip_ids(ids: Sequence[str]) -> None:
         raise ValueError("clip ids collide once made file-name safe")
 
 
-def run_jobs(task, jobs, workers: int, executor, collect, bar) -> None:
-    """``collect(*task(*job))`` for every job, in ``workers`` processes of ``executor(n)``
-    (in this process when ``workers <= 1`` or there is one job), advancing ``bar`` per job.
+def open_cache_dir(cache_dir: Path) -> Path:
+    """Create ``cache_dir/items``, clear both of killed runs' temporaries, return the items dir."""
+    items_dir = cache_dir / ITEMS
+    items_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(items_dir)
+    remove_stale_temporaries(cache_dir)
+    return items_dir
 
-    Results are collected as jobs finish; an exception (or Ctrl-C) cancels the jobs not yet
-    started and propagates.
+
+def run_jobs(
+    task, jobs: Sequence[tuple], workers: int, desc: str, progress: bool, notes: Iterable[str] = ()
+) -> tuple[dict[str, object], list[Problem]]:
+    """Run ``task(*job) -> (clip_id, value, problem)`` for every job under a progress bar.
+
+    Jobs run in ``workers`` processes of :func:`worker_pool` (in this process when
+    ``workers <= 1`` or there is one job) and are collected as they finish; an exception (or
+    Ctrl-C) cancels the jobs not yet started and propagates. ``notes``, then each problem, print
+    one line on stderr.
+
+    Returns
+    -------
+    values, problems
+        ``{clip_id: value}`` of the jobs that gave a value, and the problems of the others.
     """
-    if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            collect(*task(*job))
-            bar.update()
-        return
-    with executor(min(workers, len(jobs))) as pool:
-        futures = [pool.submit(task, *job) for job in jobs]
-        try:
-            for future in as_completed(futures):
-                collect(*future.result())
-                bar.update()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    from tqdm import tqdm
+
+    values: dict[str, object] = {}
+    problems: list[Problem] = []
+    bar = tqdm(total=len(jobs), disable=not progress, unit="clip", desc=desc, file=sys.stderr)
+    for line in notes:
+        bar.write(line, file=sys.stderr)
+
+    def collect(clip_id: str, value: object, problem: Problem | None) -> None:
+        if value is not None:
+            values[clip_id] = value
+        else:
+            problems.append(problem)
+            bar.write(str(problem), file=sys.stderr)
+        bar.update()
+
+    try:
+        if workers <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                collect(*task(*job))
+        else:
+            with worker_pool(min(workers, len(jobs))) as pool:
+                futures = [pool.submit(task, *job) for job in jobs]
+                try:
+                    for future in as_completed(futures):
+                        collect(*future.result())
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    raise
+    finally:
+        bar.close()
+    return values, problems
+
+
+def write_problems(cache_dir: Path, problems: Iterable[Problem]) -> list[Problem]:
+    """Write the distinct problems, sorted, to ``problems.txt``, and return them."""
+    problems = sorted(set(problems), key=lambda p: (str(p.path), p.reason))
+    atomic_write_bytes(cache_dir / PROBLEMS, "".join(f"{p}\n" for p in problems).encode())
+    return problems
 
 
 class _WorkerPool(ProcessPoolExecutor):
@@ -567,10 +555,7 @@ class _WorkerPool(ProcessPoolExecutor):
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """The worker pool of :func:`prepare` and :func:`cmaf.data.egemaps.extract_egemaps`.
-
-    Its workers exit within moments when the calling process dies, even by ``kill -9``.
-    """
+    """The pool of :func:`run_jobs`, whose workers exit when the caller dies (even by kill -9)."""
     # forkserver: children fork from a clean server that has imported torch once, so they start
     # fast and never inherit a parent's OpenMP state (plain fork after torch use can deadlock).
     try:
@@ -596,19 +581,17 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def manifest_columns(records: Sequence[ClipRecord]) -> list[str]:
-    """Column names: the base fields, every meta key of ``records`` (sorted), the item fields."""
-    taken = set(BASE_COLUMNS) | set(TAIL_COLUMNS)
-    meta = sorted({key for r in records for key in r.meta})
-    return [*BASE_COLUMNS, *(k if k not in taken else f"meta_{k}" for k in meta), *TAIL_COLUMNS]
-
-
 def manifest_bytes(
     records: Sequence[ClipRecord], infos: dict[str, ItemInfo], classes: Sequence[str]
 ) -> bytes:
-    """The manifest CSV for the records that have an item, sorted by clip_id."""
-    columns = manifest_columns(records)
+    """The manifest CSV for the records that have an item, sorted by clip_id.
+
+    Columns: :data:`BASE_COLUMNS`, every meta key of ``records`` (sorted; ``meta_KEY`` when it
+    clashes with another column), :data:`TAIL_COLUMNS`.
+    """
     taken = set(BASE_COLUMNS) | set(TAIL_COLUMNS)
+    meta = sorted({key for r in records for key in r.meta})
+    columns = [*BASE_COLUMNS, *(k if k not in taken else f"meta_{k}" for k in meta), *TAIL_COLUMNS]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
@@ -649,8 +632,7 @@ def prepare(
     classes: Sequence[str] | None = None,
     scan_problems: Iterable[Problem] = (),
 ) -> PrepareResult:
-    """Preprocess every record into the cache (verifying items already there, rebuilding the
-    damaged ones).
+    """Preprocess every record into the cache; items already there are verified, not redone.
 
     Parameters
     ----------
@@ -658,10 +640,9 @@ def prepare(
         Clips to cache (from :func:`cmaf.data.registry.scan_dataset`); clip ids must be unique.
     cache_root
         Parent of the per-config cache directories.
-    cfg
-        Preprocessing settings; their hash names the cache directory.
     workers
-        Worker processes; ``0`` or ``1`` works in this process.
+        Worker processes; ``0`` or ``1`` works in this process. With more, a script calling
+        this must guard its entry point with ``if __name__ == "__main__":`` (forkserver).
     progress
         Show a tqdm bar and a closing summary line on stderr.
     classes
@@ -673,9 +654,8 @@ def prepare(
     Returns
     -------
     PrepareResult
-        Counts, problems and sizes. Media failures never raise: each prints one ``path: reason``
-        line on stderr and is listed in ``problems.txt``. Each damaged item found prints one
-        line too, and is rebuilt.
+        Media failures never raise: each prints one ``path: reason`` line on stderr and is
+        listed in ``problems.txt``. Each damaged item found prints one line and is rebuilt.
 
     Raises
     ------
@@ -683,37 +663,20 @@ def prepare(
         Duplicate clip ids or labels outside ``classes``.
     DataError
         ``cfg`` needs a missing optional package (OpenCV for ``face_crop``).
-
-    Notes
-    -----
-    With ``workers > 1`` the worker processes start by forkserver (spawn elsewhere), so a script
-    calling this must guard its entry point with ``if __name__ == "__main__":``.
     """
-    from tqdm import tqdm
-
     check_dependencies(cfg)
     records = list(records)
-    ids = [r.clip_id for r in records]
-    check_clip_ids(ids)
+    check_clip_ids([r.clip_id for r in records])
     classes = list(classes) if classes is not None else sorted({r.label for r in records})
     unknown = sorted({r.label for r in records} - set(classes))
     if unknown:
         raise ValueError(f"labels {unknown} are not in the class list {classes}")
 
-    cache_dir = cache_dir_for(cache_root, cfg)
-    items_dir = cache_dir / ITEMS
-    items_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(items_dir)
-    remove_stale_temporaries(cache_dir)
-    config_text = cfg.to_json().encode()
-    config_path = cache_dir / CONFIG
-    if not config_path.exists() or config_path.read_bytes() != config_text:
-        atomic_write_bytes(config_path, config_text)
+    cache_dir = Path(cache_root) / cfg.config_hash()
+    items_dir = open_cache_dir(cache_dir)
+    write_if_changed(cache_dir / CONFIG, cfg.to_json().encode())
     # The full class list, so a class with no usable clip still keeps its index downstream.
-    classes_text = (json.dumps(list(classes)) + "\n").encode()
-    classes_path = cache_dir / CLASSES
-    if not classes_path.exists() or classes_path.read_bytes() != classes_text:
-        atomic_write_bytes(classes_path, classes_text)
+    write_if_changed(cache_dir / CLASSES, (json.dumps(list(classes)) + "\n").encode())
 
     result = PrepareResult(cache_dir=cache_dir, n_records=len(records))
     infos: dict[str, ItemInfo] = {}
@@ -732,32 +695,14 @@ def prepare(
             path.unlink(missing_ok=True)
             path.with_suffix(".json").unlink(missing_ok=True)
     result.n_cached = len(infos)
-    failures: list[Problem] = []
-
-    def collect(clip_id: str, info: ItemInfo | None, problem: Problem | None) -> None:
-        if info is not None:
-            infos[clip_id] = info
-            result.n_processed += 1
-        else:
-            failures.append(problem)
-            bar.write(str(problem), file=sys.stderr)
-
-    bar = tqdm(total=len(todo), disable=not progress, unit="clip", desc="prepare", file=sys.stderr)
-    for line in damaged:
-        bar.write(line, file=sys.stderr)
-    try:
-        run_jobs(
-            _process_one, [(r, cfg, items_dir) for r in todo], workers, worker_pool, collect, bar
-        )
-    finally:
-        bar.close()
-
+    jobs = [(r, cfg, items_dir) for r in todo]
+    written, failures = run_jobs(_process_one, jobs, workers, "prepare", progress, damaged)
+    infos.update(written)
+    result.n_processed = len(written)
     result.n_failed = len(failures)
-    result.problems = sorted({*scan_problems, *failures}, key=lambda p: (str(p.path), p.reason))
     result.total_bytes = sum(i.bytes for i in infos.values())
     atomic_write_bytes(cache_dir / MANIFEST, manifest_bytes(records, infos, classes))
-    problems_text = "".join(f"{p}\n" for p in result.problems)
-    atomic_write_bytes(cache_dir / PROBLEMS, problems_text.encode())
+    result.problems = write_problems(cache_dir, [*scan_problems, *failures])
     if progress:
         print(
             f"prepare: {result.n_usable} clips cached ({result.n_processed} new, "

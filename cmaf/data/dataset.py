@@ -17,11 +17,7 @@ from cmaf.data.speaker_norm import SpeakerStats, fit_speaker_stats
 
 
 def resolve_cache_dir(cache_dir: str | Path) -> Path:
-    """The directory holding ``manifest.csv``.
-
-    ``cache_dir`` may be that directory or the cache root above it when the root holds exactly
-    one prepared configuration.
-    """
+    """The directory holding ``manifest.csv``: ``cache_dir``, or the one prepared config in it."""
     cache_dir = Path(cache_dir)
     if (cache_dir / MANIFEST).is_file():
         return cache_dir
@@ -50,8 +46,11 @@ def load_manifest(cache_dir: str | Path) -> list[dict[str, str]]:
 
 def normalize_frames(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
     """``uint8 (T, H, W, 3)`` RGB → ``float32 (T, 3, H, W)`` ImageNet-normalised."""
-    tensor = torch.as_tensor(np.asarray(frames)).permute(0, 3, 1, 2).float().div_(255.0)
-    return _standardize(tensor)
+    return _standardize(_unit_frames(frames))
+
+
+def _unit_frames(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(frames)).permute(0, 3, 1, 2).float().div_(255.0)
 
 
 def _standardize(frames01: torch.Tensor) -> torch.Tensor:
@@ -78,12 +77,10 @@ class CachedClips(Dataset):
         Load the video frames of video caches (``False`` skips decoding, augmenting and
         normalising them, e.g. when precomputed frame features replace them).
     speaker_stats
-        Per-speaker log-Mel statistics (:func:`mel_speaker_stats`): each clip's log-Mel is
-        standardised per Mel band with its own speaker's mean and standard deviation, before
-        any augmentation. ``None``: the log-Mel as cached.
+        Per-speaker log-Mel statistics (:func:`mel_speaker_stats`) to standardise each clip's
+        log-Mel with, per Mel band, before any augmentation; ``None``: the log-Mel as cached.
     preload
-        Read every item into memory once (log-Mel caches: 1440 RAVDESS clips at 64 x 128 are
-        47 MB), so that epochs do not re-read and re-decompress the files.
+        Read every item into memory once (small log-Mel caches), so epochs do not re-read them.
 
     Each item is a dict: ``mel`` ``float32 (1, n_mels, mel_frames)`` (audio caches),
     ``frames`` ``float32 (T, 3, S, S)`` ImageNet-normalised (video caches), ``label`` ``int``
@@ -92,8 +89,7 @@ class CachedClips(Dataset):
     Raises
     ------
     cmaf.data.cache.CacheItemError
-        A :class:`~cmaf.data.records.DataError` in one line naming the item file and the fix:
-        on construction for an item outside the cache, missing or of the wrong size, and on
+        On construction for an item outside the cache, missing or of the wrong size, and on
         reading for one whose sha256 differs from the manifest's.
     """
 
@@ -158,7 +154,7 @@ class CachedClips(Dataset):
                 mel = augment_mel(mel, self.augment)
             out["mel"] = mel
         if "frames" in arrays:
-            frames = torch.from_numpy(arrays["frames"]).permute(0, 3, 1, 2).float().div_(255.0)
+            frames = _unit_frames(arrays["frames"])
             if self.augment is not None:
                 frames = augment_frames(frames, self.augment)
             out["frames"] = _standardize(frames)
@@ -172,9 +168,7 @@ def mel_speaker_stats(
 ) -> SpeakerStats:
     """Per-speaker, per-Mel-band mean and standard deviation of a log-Mel cache.
 
-    Every clip of a speaker in the cache counts (its train, validation and test clips alike);
-    labels are never read. See :mod:`cmaf.data.speaker_norm`. Items are read, and checked, by
-    :func:`cmaf.data.cache.read_item`.
+    Every clip of a speaker counts (train, validation and test alike); labels are never read.
     """
     cache_dir = resolve_cache_dir(cache_dir)
     rows = load_manifest(cache_dir) if rows is None else rows

@@ -1,49 +1,13 @@
 """eGeMAPS v02 functionals (88 acoustic parameters per clip), extracted once and cached.
 
-The extended Geneva Minimalistic Acoustic Parameter Set is the field's standard hand-crafted
-feature set for affective speech: 25 frame-level descriptors (pitch, jitter, shimmer, loudness,
-formants, spectral slope and balance, MFCCs 1-4, ...) summarised over the utterance by
-functionals (means, coefficients of variation, percentiles, rising/falling slopes, voiced and
-unvoiced segment statistics) into 88 numbers. They are computed by openSMILE through the
-``opensmile`` Python package, which ships the binary and the configuration files, so extraction
-runs offline.
-
-What is extracted
------------------
-* The **whole clip** (the record's ``start``/``end`` segment where it has one), not the 3-s
-  window of the log-Mel cache: functionals over the complete utterance are how eGeMAPS is
-  conventionally used, and its voiced/unvoiced segment statistics need the whole utterance.
-* The audio is read, downmixed (mean of channels) and resampled to 16 kHz exactly as the log-Mel
-  cache does (:mod:`cmaf.data.preprocessing`), so both feature sets see the same samples.
-  openSMILE on 16 kHz input is also about twice as fast as on RAVDESS's native 48 kHz.
-
-Cache layout (``HASH`` hashes the feature set, feature level, opensmile version, sample rate and
-segment rule, so features of different settings never mix)::
-
-    CACHE_ROOT/egemaps-HASH/config.json          those settings
-    CACHE_ROOT/egemaps-HASH/feature_names.json   the 88 names, in column order
-    CACHE_ROOT/egemaps-HASH/items/CLIP_ID.npz    features float32 (88,), source (the key below)
-    CACHE_ROOT/egemaps-HASH/problems.txt         one "path: reason" line per clip skipped by
-                                                 the latest call, sorted
-
-Each item stores the identity of the file it was computed from (clip id, size, modification
-time in ns, segment); an item whose source no longer matches is recomputed. Items are written
-atomically (:func:`cmaf.data.cache.atomic_write_bytes`), so a killed run leaves whole items only
-and the next call resumes. ``CACHE_ROOT`` may be the log-Mel cache root: ``egemaps-HASH`` holds
-no ``manifest.csv``, so :func:`cmaf.data.dataset.resolve_cache_dir` never mistakes it for one.
-
-References
-----------
-Eyben, F., Scherer, K. R., Schuller, B. W., Sundberg, J., André, E., Busso, C., Devillers,
-L. Y., Epps, J., Laukka, P., Narayanan, S. S., & Truong, K. P. (2016). The Geneva Minimalistic
-Acoustic Parameter Set (GeMAPS) for Voice Research and Affective Computing. IEEE Transactions on
-Affective Computing 7(2):190-202. doi:10.1109/TAFFC.2015.2457417
-
-Licence
--------
-openSMILE (and the binary the ``opensmile`` package ships) is © audEERING GmbH and free for
-research and other non-commercial use only; commercial use needs a licence from audEERING. This
-module only calls it; it adds no openSMILE code to the project.
+The extended Geneva Minimalistic Acoustic Parameter Set (Eyben et al. 2016, IEEE Trans.
+Affective Computing 7(2):190-202, doi:10.1109/TAFFC.2015.2457417) summarises 25 frame-level
+descriptors over the whole utterance. openSMILE computes it offline, through the ``opensmile``
+package, on the clip's whole audio (the record's segment) read exactly as the log-Mel cache
+reads it (mono, 16 kHz). openSMILE is © audEERING GmbH, free for research and non-commercial use
+only; this module only calls it. Features are cached in ``CACHE_ROOT/egemaps-HASH`` (``HASH``
+covers :func:`settings`), one item per clip, recomputed when its source file changes; the book's
+data-pipeline page gives the layout.
 """
 
 from __future__ import annotations
@@ -59,21 +23,24 @@ from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 from pathlib import Path
 
-import av
 import numpy as np
 
 from cmaf.data.cache import (
     BASE_COLUMNS,
+    MEDIA_ERRORS,
+    PROBLEMS,
     TAIL_COLUMNS,
     atomic_write_bytes,
     check_clip_ids,
     item_name,
     npz_bytes,
+    open_cache_dir,
     problem_from,
-    remove_stale_temporaries,
     run_jobs,
-    worker_pool,
+    write_if_changed,
+    write_problems,
 )
+from cmaf.data.preprocessing import PreprocessConfig, _full_waveform, audio_source
 from cmaf.data.records import ClipRecord, DataError, Problem
 
 FEATURE_SET = "eGeMAPSv02"
@@ -86,8 +53,6 @@ SEGMENT = "whole clip (the record's start/end segment when set), mono mean, 16 k
 
 CONFIG = "config.json"
 NAMES = "feature_names.json"
-PROBLEMS = "problems.txt"
-ITEMS = "items"
 
 
 @dataclass
@@ -96,20 +61,14 @@ class EgemapsResult:
 
     Attributes
     ----------
-    cache_dir
-        ``cache_root / "egemaps-HASH"``.
     clip_ids
         Clips with features, in the order they were given (failed clips left out).
     features
-        ``float32`` array ``(len(clip_ids), 88)``, row ``i`` for ``clip_ids[i]``.
-    names
-        The 88 feature names (openSMILE's), in column order.
+        ``float32 (len(clip_ids), 88)``, in the column order of ``names`` (openSMILE's).
     problems
         Clips skipped by this call (unreadable audio, openSMILE failure), sorted by path.
-    n_extracted
-        Clips run through openSMILE by this call (0 when the cache already held them all).
-    n_cached
-        Clips whose features came from the cache.
+    n_extracted, n_cached
+        Clips run through openSMILE by this call, and clips read from the cache.
     """
 
     cache_dir: Path
@@ -161,29 +120,15 @@ def feature_names() -> list[str]:
 
 
 def clip_features(record: ClipRecord) -> np.ndarray:
-    """eGeMAPS v02 functionals of one clip's whole audio.
-
-    Parameters
-    ----------
-    record
-        The clip; its audio (``audio_path``, else the video's audio stream) is read over the
-        record's segment, downmixed and resampled to 16 kHz as for the log-Mel cache.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``float32``, shape ``(88,)``.
+    """eGeMAPS v02 functionals (``float32 (88,)``) of one clip's whole audio.
 
     Raises
     ------
     DataError
-        Unreadable audio, or openSMILE returned something other than 88 finite values (one line
-        naming the file).
+        Unreadable audio, or openSMILE gave something other than 88 finite values.
     """
     # The log-Mel cache's reader (downmix, segment rules, torchaudio resampling): reused so both
     # feature sets see identical samples.
-    from cmaf.data.preprocessing import PreprocessConfig, _full_waveform, audio_source
-
     mono = _full_waveform(record, PreprocessConfig(sample_rate=SAMPLE_RATE))
     with warnings.catch_warnings():
         # "Segment too short, filling with NaN": reported below as this clip's one problem line.
@@ -239,14 +184,12 @@ def _as_record(item: ClipRecord | Mapping[str, str]) -> ClipRecord:
 def _source_key(record: ClipRecord) -> str:
     """The identity of the clip's source file that an item is valid for (JSON).
 
-    Size and modification time rather than a content hash: hashing 1440 files would cost more
-    than checking them, and any rewrite of a file changes its mtime.
+    Size and modification time, not a content hash: any rewrite changes the mtime, and hashing
+    every source would cost more than the check saves.
     """
-    path = record.audio_path or record.video_path
-    if path is None:
-        raise DataError(f"{record.clip_id}: record has no audio or video file")
+    path = audio_source(record)
     try:
-        stat = Path(path).stat()
+        stat = path.stat()
     except OSError as exc:
         raise DataError(f"{path}: cannot stat ({exc.__class__.__name__}: {exc})") from exc
     key = {
@@ -275,10 +218,8 @@ def _load_item(items_dir: Path, clip_id: str, key: str) -> np.ndarray | None:
             if source.shape != (1,) or str(source[0]) != key:
                 return None
             features = np.asarray(item["features"], dtype=np.float32)
-    except FileNotFoundError:
-        return None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile):
-        return None  # a damaged item is recomputed and overwritten
+        return None  # absent or damaged: recomputed and overwritten
     return features if features.shape == (N_FEATURES,) else None
 
 
@@ -294,19 +235,13 @@ def _extract_one(
     """Extract and cache one clip; a failure comes back as a Problem, not an exception."""
     try:
         features = clip_features(record)
-    except (DataError, OSError, RuntimeError, ValueError, av.error.FFmpegError) as exc:
+    except MEDIA_ERRORS as exc:
         return record.clip_id, None, problem_from(record, exc)
     _write_item(items_dir, record.clip_id, key, features)
     return record.clip_id, features, None
 
 
 # ------------------------------------------------------------------------------ main entry
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    data = text.encode()
-    if not path.exists() or path.read_bytes() != data:
-        atomic_write_bytes(path, data)
 
 
 def extract_egemaps(
@@ -327,14 +262,15 @@ def extract_egemaps(
     cache_root
         Parent of the ``egemaps-HASH`` directory (e.g. the log-Mel cache root).
     workers
-        Worker processes for the clips not yet cached; ``0`` or ``1`` works in this process.
+        Worker processes for the clips not yet cached (:func:`cmaf.data.cache.run_jobs`);
+        ``0`` or ``1`` works in this process. With more, a script calling this must guard its
+        entry point with ``if __name__ == "__main__":`` (forkserver).
     progress
         Show a tqdm bar and a closing summary line on stderr.
 
     Returns
     -------
     EgemapsResult
-        Features in the order of ``clips`` (failed clips left out), with counts and problems.
         A clip that cannot be read never raises: it prints one ``path: reason`` line on stderr,
         is listed in ``problems.txt`` and the others are still extracted.
 
@@ -342,26 +278,15 @@ def extract_egemaps(
     ------
     ValueError
         Duplicate clip ids.
-
-    Notes
-    -----
-    With ``workers > 1`` the workers are those of :func:`cmaf.data.cache.prepare` (forkserver,
-    spawn elsewhere; they exit when the caller dies), so a script calling this must guard its
-    entry point with ``if __name__ == "__main__":``. The book's Performance appendix shows what
-    the extraction took in its build.
     """
-    from tqdm import tqdm
-
     records = [_as_record(c) for c in clips]
     ids = [r.clip_id for r in records]
     check_clip_ids(ids)
 
     cache_dir = cache_dir_for(cache_root)
-    items_dir = cache_dir / ITEMS
-    items_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(items_dir)
-    remove_stale_temporaries(cache_dir)
-    _write_if_changed(cache_dir / CONFIG, json.dumps(settings(), indent=2, sort_keys=True) + "\n")
+    items_dir = open_cache_dir(cache_dir)
+    config = json.dumps(settings(), indent=2, sort_keys=True) + "\n"
+    write_if_changed(cache_dir / CONFIG, config.encode())
     names_path = cache_dir / NAMES
     try:
         names = json.loads(names_path.read_text())
@@ -369,7 +294,7 @@ def extract_egemaps(
         names = None
     if not isinstance(names, list) or len(names) != N_FEATURES:
         names = feature_names()
-        _write_if_changed(names_path, json.dumps(names, indent=1) + "\n")
+        write_if_changed(names_path, (json.dumps(names, indent=1) + "\n").encode())
 
     found: dict[str, np.ndarray] = {}
     failures: list[Problem] = []
@@ -386,30 +311,12 @@ def extract_egemaps(
         else:
             found[record.clip_id] = features
     n_cached = len(found)
-    n_extracted = 0
-
-    bar = tqdm(total=len(todo), disable=not progress, unit="clip", desc="egemaps", file=sys.stderr)
-    for problem in failures:
-        bar.write(str(problem), file=sys.stderr)
-
-    def collect(clip_id: str, features: np.ndarray | None, problem: Problem | None) -> None:
-        nonlocal n_extracted
-        if features is not None:
-            found[clip_id] = features
-            n_extracted += 1
-        else:
-            failures.append(problem)
-            bar.write(str(problem), file=sys.stderr)
-
-    try:
-        run_jobs(
-            _extract_one, [(r, k, items_dir) for r, k in todo], workers, worker_pool, collect, bar
-        )
-    finally:
-        bar.close()
-
-    problems = sorted(set(failures), key=lambda p: (str(p.path), p.reason))
-    atomic_write_bytes(cache_dir / PROBLEMS, "".join(f"{p}\n" for p in problems).encode())
+    jobs = [(r, k, items_dir) for r, k in todo]
+    notes = [str(p) for p in failures]
+    extracted, failed = run_jobs(_extract_one, jobs, workers, "egemaps", progress, notes)
+    found.update(extracted)
+    n_extracted = len(extracted)
+    problems = write_problems(cache_dir, [*failures, *failed])
     clip_ids = [i for i in ids if i in found]
     matrix = (
         np.stack([found[i] for i in clip_ids]).astype(np.float32, copy=False)
@@ -440,11 +347,7 @@ def egemaps_features(
     workers: int = 2,
     progress: bool = True,
 ) -> tuple[list[str], np.ndarray, list[str]]:
-    """``(clip_ids, features (n, 88) float32, feature_names)``: :func:`extract_egemaps`, short.
-
-    Parameters and behaviour are those of :func:`extract_egemaps`; use it directly for the
-    problems and the cached/extracted counts.
-    """
+    """``(clip_ids, features (n, 88) float32, feature_names)`` from :func:`extract_egemaps`."""
     result = extract_egemaps(clips, cache_root, workers=workers, progress=progress)
     return result.clip_ids, result.features, result.names
 
@@ -453,6 +356,7 @@ __all__ = [
     "FEATURE_LEVEL",
     "FEATURE_SET",
     "N_FEATURES",
+    "PROBLEMS",
     "SAMPLE_RATE",
     "EgemapsResult",
     "cache_dir_for",

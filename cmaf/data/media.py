@@ -1,21 +1,11 @@
 """Reading and writing audio-visual media with PyAV and soundfile.
 
-Streams are always selected by type (``container.streams.audio[0]``), never by index: CREMA-D's
-FLV files carry a data stream first. Decoding errors surface as :class:`cmaf.data.DataError`
-with the file named, so callers can skip one clip and keep the rest.
-
-Truncated files
----------------
-Demuxers and decoders take a file cut short (an interrupted copy or download) quietly: an MP4
-whose index comes first decodes to its first part, libsndfile shortens a WAV to the bytes that are
-there. Every reader therefore checks a file twice and raises a ``"{path}: truncated: ..."``
-:class:`~cmaf.data.DataError` on a shortfall:
-
-* :func:`check_complete`, before decoding: the sizes the container declares (RIFF chunks, MP4
-  boxes, FLV tags, FLAC metadata blocks) against the bytes the file holds;
-* :func:`check_decoded`, after decoding: the end of what decoded against the duration the
-  stream declares, which catches a cut on a chunk, box or tag boundary and FLAC's audio frames
-  (the format declares their number of samples, not their size).
+Streams are selected by type, never by index (CREMA-D's FLV files carry a data stream first).
+Decoding errors are :class:`~cmaf.data.records.DataError` naming the file, so callers can skip
+one clip and keep the rest. Demuxers and decoders take a file cut short quietly, so every reader
+checks it twice, before decoding (:func:`check_complete`) and after (:func:`check_decoded`), and
+raises ``"{path}: truncated: ...; re-copy or re-download the file"`` on a shortfall; the book's
+data-pipeline page describes both checks.
 """
 
 from __future__ import annotations
@@ -53,7 +43,8 @@ class MediaInfo:
     audio_codec: str | None = None
 
 
-def _open(path: Path):
+def open_media(path: Path):
+    """``av.open(path)``; an unreadable file is a :class:`DataError`."""
     try:
         return av.open(str(path))
     except (av.error.FFmpegError, OSError) as exc:  # unreadable or not media at all
@@ -65,12 +56,10 @@ def _open(path: Path):
 #: The fix for a file cut short, ending every "truncated" message.
 _REFETCH = "re-copy or re-download the file"
 
-#: First-box types that mark an ISO base media file (MP4, MOV, M4A); QuickTime may open with
-#: ``wide``, ``free`` or even ``mdat`` instead of ``ftyp``.
+#: First-box types of an ISO base media file (QuickTime may open with ``wide``, ``free``, ``mdat``).
 _BMFF_TYPES = {b"ftyp", b"styp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid"}
 
-#: The last FLV tag starts one frame (a video frame or an MP3 / AAC packet, well under this)
-#: before the end onMetaData declares.
+#: The last FLV tag starts one frame (well under this, in s) before the end onMetaData declares.
 _FLV_SLACK = 0.25
 
 #: RIFF / WAV sizes that streaming writers leave when they cannot seek back: "unknown", not 0.
@@ -90,26 +79,20 @@ def _read_at(fh: BinaryIO, offset: int, n: int) -> bytes:
     return fh.read(n)
 
 
+def _check_fits(path: Path, what: str, pos: int, length: int, there: int, unit="bytes") -> None:
+    """Raise unless the ``length`` bytes that ``what`` at byte ``pos`` declares are there."""
+    if length > there:
+        raise _truncated(
+            path, f"{what} at byte {pos} declares {length} {unit}, only {there} are there"
+        )
+
+
 def check_complete(path: str | Path) -> None:
-    """Raise when ``path`` holds fewer bytes than its container declares.
+    """Raise when ``path`` holds fewer bytes than its container declares, without decoding.
 
-    A structural check, without decoding: the file's first bytes select the format.
-
-    * RIFF (WAV, AVI, including OpenDML's further ``RIFF AVIX`` chunks): every chunk inside each
-      RIFF chunk must end within the file (an odd-sized chunk is padded to even, and that pad
-      byte may be missing at the very end); the RIFF size itself may exceed the file by at most
-      8 bytes. A ``data`` or RIFF size of 0 or ``0xFFFFFFFF`` (streamed WAV) means "up to the
-      end of the file".
-    * ISO base media (MP4, MOV, M4A): every top-level box must end within the file (32-bit
-      size, 64-bit when the size is 1, "to the end of the file" when it is 0).
-    * FLV: every tag's data must end within the file (its trailing back-pointer may be missing
-      at the very end), and the last audio or video tag must start within 0.25 s of the end of
-      the ``duration`` that ``onMetaData`` declares (a cut between two tags).
-    * FLAC: every metadata block must end within the file; the audio frames are checked by
-      :func:`read_audio` against the number of samples STREAMINFO declares.
-
-    Other formats pass unchecked. Bytes after the last complete RIFF chunk or box are left to
-    the demuxer: they are not a shortfall.
+    The first bytes select the format: RIFF (WAV, AVI) chunks, ISO base media (MP4, MOV, M4A)
+    top-level boxes, FLV tags (and the last tag's time against ``onMetaData``'s duration) and
+    FLAC metadata blocks must end within the file. Other formats pass unchecked.
 
     Raises
     ------
@@ -147,13 +130,8 @@ def _check_riff(path: Path, fh: BinaryIO, size: int) -> None:
             name, length = struct.unpack("<4sI", _read_at(fh, chunk, 8))
             if name == b"data" and length in _UNKNOWN_SIZES:
                 return  # streamed: the samples run to the end of the file
-            if chunk + 8 + length > size:
-                label = name.decode("latin-1")
-                raise _truncated(
-                    path,
-                    f"the {label!r} chunk at byte {chunk} declares {length} bytes, "
-                    f"only {size - chunk - 8} are there",
-                )
+            label = name.decode("latin-1")
+            _check_fits(path, f"the {label!r} chunk", chunk, length, size - chunk - 8)
             chunk += 8 + length + (length & 1)
         # Bytes left over that cannot hold a chunk header are a header cut short, unless the
         # RIFF size says the file is complete.
@@ -174,13 +152,7 @@ def _check_bmff(path: Path, fh: BinaryIO, size: int) -> None:
             return
         if length < 8:  # no valid box size: malformed, not short; the demuxer says more
             return
-        if pos + length > size:
-            label = kind.decode("latin-1")
-            raise _truncated(
-                path,
-                f"the {label!r} box at byte {pos} declares {length} bytes, "
-                f"only {size - pos} are there",
-            )
+        _check_fits(path, f"the {kind.decode('latin-1')!r} box", pos, length, size - pos)
         pos += length
 
 
@@ -197,12 +169,7 @@ def _check_flv(path: Path, fh: BinaryIO, size: int) -> None:
                 path, f"the tag at byte {pos} is cut inside its 11-byte header ({len(tag)} there)"
             )
         kind, length = tag[0] & 0x1F, int.from_bytes(tag[1:4], "big")
-        if pos + 11 + length > size:
-            raise _truncated(
-                path,
-                f"the tag at byte {pos} declares {length} bytes of data, "
-                f"only {size - pos - 11} are there",
-            )
+        _check_fits(path, "the tag", pos, length, size - pos - 11, "bytes of data")
         if kind == 18 and duration is None:
             duration = _flv_duration(_read_at(fh, pos + 11, min(length, 1 << 16)))
         elif kind in (8, 9):  # audio, video: the timestamp is 24 bits plus an extension byte
@@ -235,12 +202,7 @@ def _check_flac(path: Path, fh: BinaryIO, size: int) -> None:
         if len(block) < 4:
             raise _truncated(path, f"the metadata block header at byte {pos} is cut")
         last, length = bool(block[0] & 0x80), int.from_bytes(block[1:4], "big")
-        if pos + 4 + length > size:
-            raise _truncated(
-                path,
-                f"the metadata block at byte {pos} declares {length} bytes, "
-                f"only {size - pos - 4} are there",
-            )
+        _check_fits(path, "the metadata block", pos, length, size - pos - 4)
         pos += 4 + length
 
 
@@ -252,14 +214,10 @@ def check_decoded(
     frame_step: float,
     end: float | None = None,
 ) -> None:
-    """Raise when decoding a PyAV stream stopped short of the duration the file declares.
-
-    Call it once decoding ran out of data (not when it stopped at ``end`` by choice).
+    """Raise when decoding a PyAV stream ran out of data short of the duration the file declares.
 
     Parameters
     ----------
-    container, stream
-        The open container and the stream decoded.
     decoded_end
         End time (s) of the last decoded frame: its timestamp plus its duration.
     frame_step
@@ -269,13 +227,9 @@ def check_decoded(
 
     Notes
     -----
-    The declared end is the stream's own start plus duration. Valid files decode a little
-    short of it: audio by up to three codec frames (the last one partial, and encoder delay
-    dropped by the decoder, e.g. AAC's 2112 samples, just over two 1024-sample frames), video by
-    up to two frames (the last one's own duration and one of reordering slack). When only the
-    container declares a duration (FLV, AVI audio), it is that of the longest stream, which
-    another stream may legitimately end a fraction of a second before, so half a second more is
-    allowed.
+    Valid files decode a little short of the declared end: audio by up to three codec frames
+    (the last one partial, encoder delay dropped), video by up to two; a duration only the
+    container declares (FLV, AVI audio) is the longest stream's, so 0.5 s more is allowed.
     """
     base = stream.time_base
     if stream.duration is not None and base is not None:
@@ -316,7 +270,7 @@ def probe(path: str | Path) -> MediaInfo:
             channels=info.channels,
             audio_codec=info.subtype,
         )
-    with _open(path) as container:
+    with open_media(path) as container:
         audio = container.streams.audio[0] if container.streams.audio else None
         video = container.streams.video[0] if container.streams.video else None
         duration = container.duration / av.time_base if container.duration else None
@@ -357,7 +311,7 @@ def read_audio(
     if path.suffix.lower() in SOUNDFILE_EXTENSIONS:
         return _read_soundfile(path, start, end)
 
-    with _open(path) as container:
+    with open_media(path) as container:
         if not container.streams.audio:
             raise DataError(f"{path}: no audio stream in the file")
         stream = container.streams.audio[0]
@@ -384,12 +338,9 @@ def read_audio(
                 longest = max(longest, n)
                 if t0 is not None and (start is not None or end is not None):
                     times = t0 + np.arange(n) / rate
-                    keep = np.ones(n, dtype=bool)
-                    if start is not None:
-                        keep &= times >= start
-                    if end is not None:
-                        keep &= times < end
-                    block = block[:, keep]
+                    first = start if start is not None else -np.inf
+                    last = end if end is not None else np.inf
+                    block = block[:, (times >= first) & (times < last)]
                 chunks.append(_to_float(block))
             else:
                 check_decoded(path, container, stream, decoded_end, longest / rate, end)
@@ -408,11 +359,9 @@ _SOUNDFILE_BLOCK = 4096
 
 
 def _read_soundfile(path: Path, start: float | None, end: float | None) -> tuple[np.ndarray, int]:
-    """:func:`read_audio` for WAV / FLAC: libsndfile, checked against the declared length.
+    """:func:`read_audio` for WAV / FLAC (libsndfile), checked against the declared length.
 
-    libsndfile reports the declared length (FLAC's STREAMINFO; a WAV's data chunk, already cut
-    to the bytes there, which :func:`check_complete` has compared), then may decode fewer
-    samples from a cut FLAC, or stop with an error such as "lost sync": both are a shortfall.
+    Fewer samples than the header declares, or an error such as "lost sync", is a truncation.
     """
     try:
         with sf.SoundFile(str(path)) as fh:
@@ -453,6 +402,27 @@ def frame_seconds(stream) -> float:
     return 1.0 / float(rate)
 
 
+def frame_to_rgb(
+    frame, size: tuple[int, int] | None, crop: tuple[float, float, float, float] | None
+) -> np.ndarray:
+    """A decoded video frame as ``uint8 (H, W, 3)`` RGB: cropped, then resized to ``size``."""
+    if crop is None:
+        if size is None:
+            return frame.to_ndarray(format="rgb24")
+        return frame.reformat(width=size[0], height=size[1], format="rgb24").to_ndarray()
+    rgb = frame.to_ndarray(format="rgb24")
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = crop
+    rgb = np.ascontiguousarray(rgb[int(y0 * h) : int(y1 * h), int(x0 * w) : int(x1 * w)])
+    if size is None:
+        return rgb
+    return (
+        av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        .reformat(width=size[0], height=size[1])
+        .to_ndarray(format="rgb24")
+    )
+
+
 def _to_float(block: np.ndarray) -> np.ndarray:
     if np.issubdtype(block.dtype, np.floating):
         return block.astype(np.float32, copy=False)
@@ -487,7 +457,7 @@ def read_video_frames(
     """
     path = Path(path)
     check_complete(path)
-    with _open(path) as container:
+    with open_media(path) as container:
         if not container.streams.video:
             raise DataError(f"{path}: no video stream in the file")
         stream = container.streams.video[0]
@@ -505,22 +475,7 @@ def read_video_frames(
                 decoded_end = t + step
                 if start is not None and t < start:
                     continue
-                if crop is not None:
-                    rgb = frame.to_ndarray(format="rgb24")
-                    h, w = rgb.shape[:2]
-                    x0, y0, x1, y1 = crop
-                    rgb = rgb[int(y0 * h) : int(y1 * h), int(x0 * w) : int(x1 * w)]
-                    if size is not None:
-                        rgb = (
-                            av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-                            .reformat(width=size[0], height=size[1])
-                            .to_ndarray(format="rgb24")
-                        )
-                elif size is not None:
-                    rgb = frame.reformat(width=size[0], height=size[1], format="rgb24").to_ndarray()
-                else:
-                    rgb = frame.to_ndarray(format="rgb24")
-                frames.append(rgb)
+                frames.append(frame_to_rgb(frame, size, crop))
                 times.append(t)
             else:
                 check_decoded(path, container, stream, decoded_end, step, end)
@@ -549,8 +504,8 @@ def write_av(
 ) -> Path:
     """Encode RGB frames and/or audio into one container (format from the extension).
 
-    Used by the synthetic corpus and by the tests' format-faithful fixtures, so both write
-    media the same way the real datasets are distributed (RAVDESS: H.264 + AAC in MP4).
+    The synthetic corpus and the tests' fixtures write media with it, as the real datasets are
+    distributed (RAVDESS: H.264 + AAC in MP4).
 
     Parameters
     ----------

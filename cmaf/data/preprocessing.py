@@ -1,28 +1,11 @@
 """Turning one :class:`~cmaf.data.records.ClipRecord` into model inputs (paper Appendix A.1–A.4).
 
-Audio (A.1): mono, resampled to 16 kHz, a 3 s window (48 000 samples), a 128-band log-Mel
-spectrogram with a 25 ms window, 256 frames. Video (A.2): 90 RGB frames of 224 × 224 sampled
-over the *same* 3 s window, so the two modalities describe the same stretch of time (the
-paper's "temporal alignment of audio and video segments", Table A1).
-
-The cache keeps frames as ``uint8``; ImageNet normalisation is applied when a clip is loaded
-(:mod:`cmaf.data.dataset`), which keeps the cache four times smaller than ``float32`` frames.
-
-The 3 s window
---------------
-A clip of duration ``D`` is read from ``w0 = max(0, (D - 3) / 2)`` to ``w0 + 3``: longer clips
-are **centre-cropped** (RAVDESS clips last 3.5–4.5 s with the sentence in the middle), shorter
-ones are **zero-padded at the end** (audio) and **edge-padded** with their last frame (video;
-a black frame would become a large negative input after normalisation).
-``D`` is the audio duration whenever audio is read, else the video duration, so both
-modalities always use one window.
-
-Frame sampling
---------------
-Frame ``k`` of ``num_frames`` is the picture on screen at the centre of the ``k``-th equal slice
-of the window (the last decoded frame whose timestamp is not after that instant), so 90 frames
-over 3 s of 29.97 fps RAVDESS are one per source frame. Only the frames kept are converted from
-the source resolution (:func:`decode_at_instants`), the costly step for 720p sources.
+Audio (A.1): mono, 16 kHz, a 3 s window, a 128-band log-Mel spectrogram of 256 frames. Video
+(A.2): 90 RGB frames of 224 × 224 sampled over the *same* window, so both modalities describe the
+same stretch of time ("temporal alignment of audio and video segments", Table A1). Longer clips
+are centre-cropped, shorter ones padded at the end; the book's data-pipeline page gives the
+window and frame-sampling rules. Frames are cached as ``uint8`` and ImageNet-normalised when
+loaded (:mod:`cmaf.data.dataset`).
 """
 
 from __future__ import annotations
@@ -31,7 +14,6 @@ import functools
 import hashlib
 import importlib.util
 import json
-import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,7 +24,15 @@ import av
 import numpy as np
 import torch
 
-from cmaf.data.media import check_complete, check_decoded, frame_seconds, probe, read_audio
+from cmaf.data.media import (
+    check_complete,
+    check_decoded,
+    frame_seconds,
+    frame_to_rgb,
+    open_media,
+    probe,
+    read_audio,
+)
 from cmaf.data.records import ClipRecord, DataError
 
 #: Bumped whenever the layout or meaning of a cached item changes (part of the config hash).
@@ -75,46 +65,31 @@ _VIDEO_FIELDS = ("num_frames", "image_size", "frame_mode", "face_crop")
 class PreprocessConfig:
     """Every setting that shapes a cached clip; defaults are the paper's (Appendix A.1–A.4).
 
+    The choices the paper leaves open, and its one inconsistency, are explained on the book's
+    data-pipeline page.
+
     Parameters
     ----------
-    sample_rate
-        Audio rate after resampling (A.1: 16 kHz).
+    sample_rate, n_mels, win_length
+        16 kHz, 128 bands, a 25 ms (400-sample) window (A.1).
     clip_seconds
-        Length of the window read from every clip (A.1/A.2: 3 s); longer clips are centre-cropped,
-        shorter ones padded at the end (see the module docstring).
-    n_mels
-        Mel bands (A.1: 128).
+        The window read from every clip (A.1/A.2: 3 s).
     n_fft
-        FFT size. The paper gives only the 25 ms window; we zero-pad it to 512 points, the next
-        power of two (a common choice; the band energies barely change).
-    win_length
-        Analysis window in samples (A.1: 25 ms = 400 samples at 16 kHz).
-    hop_length
-        **Deviation.** The paper states a 10 ms hop *and* 256 frames for 3 s, which cannot both
-        hold (3 s at 10 ms gives 301 frames). We keep the 3 s span and the 256 frames the model
-        input expects (A.4: 128 × 256), so the whole clip stays aligned with the 90 video frames:
-        hop 188 samples = 11.75 ms, and with centre padding ``1 + 48000 // 188 = 256`` frames.
-    mel_frames
-        Time frames of the log-Mel spectrogram (A.1/A.4: 256); checked against the hop.
+        Not in the paper: the 400-sample window zero-padded to 512 points.
+    hop_length, mel_frames
+        **Deviation.** A 10 ms hop and 256 frames for 3 s (A.1) cannot both hold; we keep the
+        256 frames (A.4: 128 × 256) with a 188-sample (11.75 ms) hop. The pair is checked.
     f_min, f_max
-        Mel filter-bank range; ``f_max=None`` means the Nyquist frequency (8 kHz). Not given in
-        the paper (torchaudio defaults).
+        Not in the paper: the torchaudio defaults (``f_max=None`` is the Nyquist frequency).
     log_offset
-        The spectrogram stored is ``log(mel_power + log_offset)`` (natural log). The paper says
-        only "Mel-spectrogram"; a log scale is the usual CNN input and ``1e-6`` keeps silence
-        (zero padding) finite at ``log(1e-6) ≈ -13.8``.
-    num_frames
-        Video frames per clip (A.2: 90), sampled uniformly over the 3 s window.
-    image_size
-        Side of the square frames (A.2: 224). Smaller values (64, 112) make CPU runs feasible.
+        Not in the paper: the stored spectrogram is ``log(mel_power + log_offset)``.
+    num_frames, image_size
+        90 frames of 224 × 224 over the window (A.2); smaller sizes make CPU runs feasible.
     frame_mode
-        ``"resize"`` squeezes the whole frame to a square, as the paper does (A.2: "resized to
-        224 × 224"). ``"center_square"`` first crops the central square of the frame (sensible for
-        16:9 RAVDESS, where the face sits in the middle and squeezing distorts it). Default
-        ``"resize"`` to follow the paper.
+        ``"resize"`` squeezes the frame to a square, as the paper does (A.2);
+        ``"center_square"`` crops its central square first.
     face_crop
-        Crop to the face found by OpenCV's Haar cascade before resizing (not in the paper, off by
-        default; needs ``opencv-python-headless``).
+        Not in the paper: crop to the face OpenCV's Haar cascade finds (``opencv-python-headless``).
     modality
         ``"av"`` (mel + frames), ``"audio"`` (mel only) or ``"video"`` (frames only).
     """
@@ -122,17 +97,17 @@ class PreprocessConfig:
     sample_rate: int = 16000
     clip_seconds: float = 3.0
     n_mels: int = 128
-    n_fft: int = 512  # not in the paper: the 400-sample window zero-padded to a power of two
+    n_fft: int = 512
     win_length: int = 400
-    hop_length: int = 188  # deviation: 11.75 ms, not 10 ms, so 3 s give the paper's 256 frames
+    hop_length: int = 188
     mel_frames: int = 256
-    f_min: float = 0.0  # not in the paper (torchaudio default)
-    f_max: float | None = None  # not in the paper: Nyquist
-    log_offset: float = 1e-6  # not in the paper: natural log of (power + 1e-6)
+    f_min: float = 0.0
+    f_max: float | None = None
+    log_offset: float = 1e-6
     num_frames: int = 90
     image_size: int = 224
     frame_mode: str = "resize"
-    face_crop: bool = False  # not in the paper: optional Haar-cascade face crop
+    face_crop: bool = False
     modality: str = "av"
 
     def __post_init__(self) -> None:
@@ -190,11 +165,7 @@ class PreprocessConfig:
 
 @contextmanager
 def single_thread() -> Iterator[None]:
-    """Run torch on one thread, so results do not depend on the caller's thread count.
-
-    The cache promises byte-identical items whichever process computes them (workers run with
-    one thread); a multi-threaded reduction could round differently.
-    """
+    """Run torch on one thread, so cached items do not depend on the caller's thread count."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -250,14 +221,7 @@ def _window_audio(mono: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
 
 
 def load_waveform(record: ClipRecord, cfg: PreprocessConfig) -> np.ndarray:
-    """Read, downmix, resample and window the audio of ``record``.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``float32`` samples, shape ``(cfg.n_samples,)`` (48 000 by default): the centre 3 s of a
-        longer clip, or the clip followed by zeros.
-    """
+    """Read, downmix, resample and window the audio of ``record`` (``float32 (cfg.n_samples,)``)."""
     return _window_audio(_full_waveform(record, cfg), cfg)
 
 
@@ -287,18 +251,9 @@ def _mel_transform(
 
 
 def log_mel(wave: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
-    """Log-Mel spectrogram of a windowed waveform.
+    """``float32 (cfg.n_mels, cfg.mel_frames)`` log-Mel spectrogram of a 1-D waveform.
 
-    Parameters
-    ----------
-    wave
-        ``float32`` samples, normally ``(cfg.n_samples,)``; other lengths are cropped / padded
-        the same way as :func:`load_waveform` so the output shape never changes.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``float32`` ``(cfg.n_mels, cfg.mel_frames)``: ``log(mel_power + cfg.log_offset)``.
+    A waveform of another length than ``cfg.n_samples`` is windowed as by :func:`load_waveform`.
     """
     wave = np.asarray(wave, dtype=np.float32)
     if wave.ndim != 1:
@@ -359,28 +314,23 @@ def _center_square(frames: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(frames[:, y0 : y0 + side, x0 : x0 + side])
 
 
-def sample_indices(times: np.ndarray, window_start: float, cfg: PreprocessConfig) -> np.ndarray:
-    """Indices of the decoded frames shown at ``cfg.num_frames`` uniform instants of the window.
+def _instants(window_start: float, cfg: PreprocessConfig) -> np.ndarray:
+    """Centres of the ``cfg.num_frames`` equal slices of the window starting at ``window_start``."""
+    return window_start + (np.arange(cfg.num_frames) + 0.5) * (cfg.clip_seconds / cfg.num_frames)
 
-    Instant ``k`` is the centre of the ``k``-th of ``num_frames`` equal slices of
-    ``[window_start, window_start + clip_seconds)``; the frame displayed then is the last one
-    whose timestamp is not after it. Instants past the end of the video take the last frame
-    (edge padding), instants before the first frame take the first.
+
+def sample_indices(times: np.ndarray, window_start: float, cfg: PreprocessConfig) -> np.ndarray:
+    """Indices of the decoded frames on screen at ``cfg.num_frames`` instants of the window.
+
+    Instant ``k`` is the centre of the ``k``-th equal slice of the window; the frame on screen is
+    the last one whose timestamp is not after it (clipped to the first and last frames).
     """
-    step = cfg.clip_seconds / cfg.num_frames
-    instants = window_start + (np.arange(cfg.num_frames) + 0.5) * step
-    idx = np.searchsorted(times, instants, side="right") - 1
+    idx = np.searchsorted(times, _instants(window_start, cfg), side="right") - 1
     return np.clip(idx, 0, len(times) - 1)
 
 
 def check_dependencies(cfg: PreprocessConfig) -> None:
-    """Fail fast (before any decoding) when ``cfg`` needs an optional package that is missing.
-
-    Raises
-    ------
-    DataError
-        ``face_crop=True`` without OpenCV.
-    """
+    """Raise :class:`DataError` before any decoding when ``face_crop`` lacks OpenCV."""
     if cfg.face_crop and cfg.uses_video and importlib.util.find_spec("cv2") is None:
         raise DataError(
             "face_crop needs OpenCV: pip install opencv-python-headless (or turn face_crop off)"
@@ -417,26 +367,6 @@ def _resize_frames(frames: np.ndarray, side: int) -> np.ndarray:
     return np.ascontiguousarray(out.numpy())
 
 
-def _to_rgb(
-    frame, size: tuple[int, int], crop: tuple[float, float, float, float] | None
-) -> np.ndarray:
-    """One decoded frame as ``uint8 (H, W, 3)`` RGB at ``size``, after the optional crop.
-
-    The same conversion as :func:`cmaf.data.media.read_video_frames`.
-    """
-    if crop is None:
-        return frame.reformat(width=size[0], height=size[1], format="rgb24").to_ndarray()
-    rgb = frame.to_ndarray(format="rgb24")
-    h, w = rgb.shape[:2]
-    x0, y0, x1, y1 = crop
-    rgb = np.ascontiguousarray(rgb[int(y0 * h) : int(y1 * h), int(x0 * w) : int(x1 * w)])
-    return (
-        av.VideoFrame.from_ndarray(rgb, format="rgb24")
-        .reformat(width=size[0], height=size[1])
-        .to_ndarray(format="rgb24")
-    )
-
-
 def decode_at_instants(
     path: Path,
     size: tuple[int, int],
@@ -446,12 +376,10 @@ def decode_at_instants(
     end: float | None = None,
     crop: tuple[float, float, float, float] | None = None,
 ) -> np.ndarray:
-    """Decode the video frames shown at the :func:`sample_indices` instants, converting no others.
+    """``read_video_frames(...)[sample_indices(...)]``, converting no other frame.
 
-    Equivalent to ``read_video_frames(...)[sample_indices(...)]`` but streaming: a decoded
-    frame is converted to RGB (the costly resize from 720p) only if it is on screen at one of
-    the instants, and decoding stops once the last instant is covered. For centre-cropped
-    longer clips, and for fewer than one frame per source frame, that is most of the work.
+    Streaming: a decoded frame is converted to RGB (the costly resize from 720p) only if it is on
+    screen at one of the instants, and decoding stops once the last instant is covered.
 
     Parameters
     ----------
@@ -462,11 +390,7 @@ def decode_at_instants(
         Segment of the file (seconds) the clip occupies.
     """
     check_complete(path)
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, OSError) as exc:
-        raise DataError(f"{path}: cannot open media ({exc.__class__.__name__}: {exc})") from exc
-    with container:
+    with open_media(path) as container:
         if not container.streams.video:
             raise DataError(f"{path}: no video stream in the file")
         stream = container.streams.video[0]
@@ -483,8 +407,7 @@ def decode_at_instants(
             else:
                 duration = cfg.clip_seconds
             window_start = _window_start(duration, cfg)
-        step = cfg.clip_seconds / cfg.num_frames
-        instants = offset + window_start + (np.arange(cfg.num_frames) + 0.5) * step
+        instants = _instants(offset + window_start, cfg)
         out: list[np.ndarray | None] = [None] * cfg.num_frames
         j = 0  # next instant without a frame
         held = None  # the latest decoded frame: on screen until the next one's timestamp
@@ -501,7 +424,7 @@ def decode_at_instants(
                 if held is not None:
                     while j < len(out) and instants[j] < t:
                         if held_rgb is None:
-                            held_rgb = _to_rgb(held[0], size, crop)
+                            held_rgb = frame_to_rgb(held[0], size, crop)
                         out[j] = held_rgb
                         j += 1
                     if j == len(out):
@@ -519,7 +442,7 @@ def decode_at_instants(
         if held is None:
             raise DataError(f"{path}: video stream decoded to no frames")
         if j < len(out):  # instants after the last frame: edge padding
-            last = held_rgb if held_rgb is not None else _to_rgb(held[0], size, crop)
+            last = held_rgb if held_rgb is not None else frame_to_rgb(held[0], size, crop)
             for k in range(j, len(out)):
                 out[k] = last
     return np.stack(out)
@@ -528,7 +451,7 @@ def decode_at_instants(
 def load_frames(
     record: ClipRecord, cfg: PreprocessConfig, duration: float | None = None
 ) -> np.ndarray:
-    """Decode ``cfg.num_frames`` square RGB frames over the clip's 3 s window.
+    """``uint8 (num_frames, image_size, image_size, 3)`` RGB frames over the clip's window.
 
     Parameters
     ----------
@@ -538,11 +461,6 @@ def load_frames(
     duration
         Clip duration that fixes the window (the audio duration in ``"av"`` mode); ``None`` uses
         the video stream's own.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``uint8`` ``(num_frames, image_size, image_size, 3)`` RGB.
     """
     check_dependencies(cfg)
     if record.video_path is None:
@@ -582,13 +500,7 @@ def load_frames(
 
 
 def preprocess(record: ClipRecord, cfg: PreprocessConfig) -> dict[str, np.ndarray]:
-    """All cached arrays of one clip.
-
-    Returns
-    -------
-    dict
-        ``"mel"``: ``float32 (n_mels, mel_frames)`` when the modality includes audio;
-        ``"frames"``: ``uint8 (num_frames, image_size, image_size, 3)`` when it includes video.
+    """All cached arrays of one clip: ``"mel"`` and/or ``"frames"``, as ``cfg.modality`` says.
 
     Raises
     ------
@@ -615,11 +527,3 @@ def expected_shapes(cfg: PreprocessConfig) -> dict[str, tuple[tuple[int, ...], s
         side = cfg.image_size
         shapes["frames"] = ((cfg.num_frames, side, side, 3), "uint8")
     return shapes
-
-
-def item_nbytes(cfg: PreprocessConfig) -> int:
-    """Array bytes of one cached item (the file adds a few hundred bytes of headers)."""
-    return sum(
-        math.prod(shape) * np.dtype(dtype).itemsize
-        for shape, dtype in expected_shapes(cfg).values()
-    )

@@ -1,7 +1,8 @@
-"""The one record type every dataset loader returns."""
+"""The record types every dataset loader returns, and the file helpers the data modules share."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,3 +83,12 @@ def check_size(path: Path, empty_fix: str) -> tuple[int, Problem | None]:
     if size == 0:
         return 0, Problem(path, f"empty file (0 bytes): {empty_fix}")
     return size, None
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's content, read in 4 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()

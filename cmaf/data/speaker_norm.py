@@ -1,20 +1,11 @@
 """Per-speaker normalisation: each speaker's features standardised with that speaker's statistics.
 
-Speech emotion recognition across speakers suffers from what differs between voices rather than
-between emotions: pitch range, vocal-tract length, loudness, the recording chain. A standard
-remedy (Schuller et al. 2010, IEEE Trans. Affective Computing 1(2):119-131; Busso et al.
-2013, ibid. 4(4):386-397) is to standardise every feature per
-speaker: subtract the speaker's mean and divide by the speaker's standard deviation, both taken
-over *that speaker's clips only*, so what is left is how a clip departs from the speaker's usual
-voice. No label is used, so the statistics of a test speaker may come from that speaker's own
-(unlabelled) test clips; a deployed system would need a few clips of each new speaker first.
-
-One function pair serves every feature kind:
-
-* clip-level feature vectors ``(n, d)`` (eGeMAPS functionals, pooled log-Mel statistics) get one
-  mean and standard deviation per feature;
-* log-Mel spectrograms ``(n, n_mels, frames)`` get one per Mel band, over all frames of all the
-  speaker's clips (the channel is the second axis, the rest is pooled).
+Standardising every feature per speaker (Schuller et al. 2010, IEEE Trans. Affective Computing
+1(2):119-131; Busso et al. 2013, ibid. 4(4):386-397) removes much of what differs between voices
+rather than between emotions. No label is used, so a test speaker's statistics may come from its
+own unlabelled clips. Clip-level vectors ``(n, d)`` get one mean and standard deviation per
+feature, log-Mel spectrograms ``(n, n_mels, frames)`` one per Mel band; the book's data-pipeline
+page says more.
 """
 
 from __future__ import annotations
@@ -38,13 +29,12 @@ def fit_speaker_stats(values: np.ndarray, speakers: Sequence[str]) -> SpeakerSta
         ``(n, d, ...)``: one row per clip; axis 1 holds the channels (features or Mel bands),
         any further axes (frames) are pooled with the clips.
     speakers
-        The speaker of each row (``n`` names).
+        The speaker of each row.
 
     Returns
     -------
     dict
-        Speaker -> ``(mean, std)``, each of shape ``(d,)`` (float64); a standard deviation below
-        :data:`MIN_STD` is replaced by 1.
+        Speaker -> ``(mean, std)``, each float64 ``(d,)``; a std below :data:`MIN_STD` becomes 1.
     """
     values = np.asarray(values)
     speakers = np.asarray(speakers)

@@ -1,23 +1,21 @@
 """Check a CREMA-D download against the official checksums (``cmaf verify``).
 
-The table shipped in ``cmaf/resources/crema-d-sha256.tsv.gz`` lists the path, SHA-256 and size of
-every media file of the official repository (AudioWAV, AudioMP3, VideoFlash: 3 x 7442 rows),
-taken from the repository's Git LFS pointers. Git LFS downloads fail in quiet ways (pointer files
-left in place, truncated transfers), which would otherwise show up only as odd training results.
+Git LFS downloads fail quietly (pointer files left in place, truncated transfers). The shipped
+table ``cmaf/resources/crema-d-sha256.tsv.gz`` lists the path, SHA-256 and size of every media
+file of the official repository, taken from its Git LFS pointers.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import sys
 from collections import Counter
 from pathlib import Path
 
 from tqdm import tqdm
 
-from cmaf.data.records import DataError
+from cmaf.data.records import DataError, sha256_file
 
 #: Statuses, in the order the summary reports them.
 STATUSES = ("ok", "missing", "size-mismatch", "hash-mismatch", "extra")
@@ -58,14 +56,6 @@ def load_table(path: str | Path | None = None) -> dict[str, tuple[str, int]]:
     return table
 
 
-def sha256_of(path: Path, block: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(block):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def verify_crema_d(
     root: str | Path,
     subsets: tuple[str, ...] | list[str] = DEFAULT_SUBSETS,
@@ -73,28 +63,23 @@ def verify_crema_d(
     table: str | Path | None = None,
     progress: bool = False,
 ) -> list[tuple[str, str]]:
-    """Compare the files under ``root`` with the official checksums.
+    """Compare the files under ``root`` (the CREMA-D clone) with the official checksums.
 
     Parameters
     ----------
-    root
-        The CREMA-D clone (holding ``AudioWAV`` / ``VideoFlash`` / ``AudioMP3``).
     subsets
         Top-level folders to check. A subset absent from ``root`` reports all its files missing.
     check_hash
-        ``False`` compares sizes only (fast; finds missing, truncated and LFS-pointer files, not
+        ``False`` compares sizes only (finds missing, truncated and LFS-pointer files, not
         same-size alterations).
     table
-        Checksum table to use instead of the shipped one (tests pass their own).
-    progress
-        Show a tqdm bar over the files.
+        Checksum table to use instead of the shipped one.
 
     Returns
     -------
     list of (relpath, status)
         One entry per expected file, sorted, status ``ok``, ``missing``, ``size-mismatch``
-        (truncated or an LFS pointer) or ``hash-mismatch`` (altered); then files present under
-        the subsets but absent from the table, status ``extra``.
+        or ``hash-mismatch``; then files under the subsets absent from the table (``extra``).
     """
     root = Path(root).expanduser()
     if not root.is_dir():
@@ -120,7 +105,7 @@ def verify_crema_d(
             continue
         if actual_size != size:
             results.append((rel, "size-mismatch"))
-        elif check_hash and sha256_of(path) != digest:
+        elif check_hash and sha256_file(path) != digest:
             results.append((rel, "hash-mismatch"))
         else:
             results.append((rel, "ok"))
