@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from cmaf.evaluation import (
+from cmaf.evaluation.metrics import (
     Report,
     aggregate_seeds,
     bootstrap_ci,

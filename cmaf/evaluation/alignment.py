@@ -1,31 +1,10 @@
-"""Does cross-modal attention follow the lip-sync alignment? One number, against a baseline.
+"""Does cross-modal attention follow the lip-sync alignment? One number against a baseline.
 
-The paper shows attention maps (Figures 8–10) and reads them by eye ("focused attention along
-the diagonal, indicating temporal alignment"). On the synthetic corpus the true alignment is
-known: the mouth follows the voice's syllable envelope frame by frame with zero lag
-(:mod:`cmaf.data.synth`), and both sequences cover the same 3 s window resampled to
-``T_common = 60`` steps, so audio step ``i`` and visual step ``i`` describe the same instant.
-The true alignment is the identity (the diagonal).
-
-Two scores per attention map (rows = query steps, each row a distribution over key steps):
-
-``band_mass``
-    The mean over query steps of the attention mass within ``±k`` steps of the diagonal.
-    Identity attention gives 1; uniform attention gives the fraction of keys inside the band
-    (:func:`uniform_band_mass`, about ``(2k + 1) / T``). The ratio to that baseline says how many
-    times more attention falls on temporally matching steps than chance.
-``time_correlation``
-    Pearson correlation, over query steps, between the query time ``i`` and the
-    attention-weighted key time ``Σ_j a_ij j``. 1 for the identity (or any monotone shift),
-    about 0 when attention ignores time, undefined (NaN) for exactly uniform attention.
-
-Both are computed on the head-averaged map by default (the paper's figures average heads), and
-:func:`alignment_table` / :func:`compare_alignment` apply them to the ``attention_init.npz`` and
-``attention_final.npz`` a training run writes (before vs after training).
-
-Caveat: the encoders' receptive fields blur time (the audio CNN pools over ~4 mel frames per
-step; the visual sequence is interpolated from fewer frames), so even a perfect model need not
-put all its mass on the exact diagonal; ``k`` absorbs a few steps of this.
+The paper reads its attention maps (Figures 8–10) by eye. On the synthetic corpus the true
+alignment is known: audio step ``i`` and visual step ``i`` describe the same instant, so it is the
+diagonal. :func:`band_mass` measures the attention mass near the diagonal (uniform attention gives
+:func:`uniform_band_mass`), :func:`time_correlation` whether the attended key time follows the
+query time; Chapter 6 applies both to a run's maps before and after training.
 """
 
 from __future__ import annotations
@@ -36,28 +15,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = [
-    "DIRECTIONS",
-    "alignment_table",
-    "band_mask",
-    "band_mass",
-    "compare_alignment",
-    "diagonal_profile",
-    "load_attention",
-    "summarize_alignment",
-    "time_correlation",
-    "uniform_band_mass",
-]
-
 #: Attention directions stored by a training run (rows = query steps of the first modality).
 DIRECTIONS = ("audio_to_visual", "visual_to_audio")
 
 
 def band_mask(n_query: int, n_key: int, k: int) -> np.ndarray:
-    """``(n_query, n_key)`` boolean mask of the keys within ``±k`` steps of each query's match.
+    """``(n_query, n_key)`` mask of the keys within ``±k`` steps of each query's matching key.
 
-    When the two lengths differ, query ``i`` is matched to key position
-    ``(i + 0.5) * n_key / n_query - 0.5`` (step centres over the same time span).
+    Unequal lengths are matched by step centres over the same time span.
     """
     if n_query < 1 or n_key < 1:
         raise ValueError("attention maps need at least one query and one key step")
@@ -75,19 +40,10 @@ def _as_maps(attention: Any) -> np.ndarray:
 
 
 def band_mass(attention: Any, k: int = 3) -> np.ndarray:
-    """Mean over query steps of the attention mass within ``±k`` of the diagonal.
+    """Mean over query steps of the attention mass within ``±k`` steps of the diagonal.
 
-    Parameters
-    ----------
-    attention
-        ``(..., Tq, Tk)`` row-stochastic maps (rows sum to 1).
-    k
-        Band half-width in steps.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(...)``: one score per map (a float for a single map).
+    ``attention`` is ``(..., Tq, Tk)`` row-stochastic maps; returns one score per map, ``(...)``.
+    ``k`` absorbs the few steps by which the encoders blur time.
     """
     a = _as_maps(attention)
     mask = band_mask(a.shape[-2], a.shape[-1], k)
@@ -104,7 +60,8 @@ def uniform_band_mass(n_query: int, n_key: int, k: int = 3) -> float:
 def time_correlation(attention: Any) -> np.ndarray:
     """Pearson correlation of query time with attention-weighted key time, per map.
 
-    Returns NaN for a map whose expected key time does not vary (e.g. uniform attention).
+    1 for the identity (or any monotone shift); NaN when the expected key time does not vary
+    (e.g. uniform attention).
     """
     a = _as_maps(attention)
     rows = a.sum(axis=-1, keepdims=True)
@@ -116,25 +73,14 @@ def time_correlation(attention: Any) -> np.ndarray:
     num = (e * q).sum(axis=-1)
     den = np.sqrt((e**2).sum(axis=-1) * (q**2).sum())
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(den > 1e-12 * max(1.0, float(np.sqrt((q**2).sum()))), num / den, np.nan)
-    return out
+        return np.where(den > 1e-12 * max(1.0, float(np.sqrt((q**2).sum()))), num / den, np.nan)
 
 
 def diagonal_profile(attention: Any, max_offset: int | None = None) -> tuple[np.ndarray, ...]:
-    """Mean attention weight at each diagonal offset ``d = key - query``.
+    """Mean attention weight at each diagonal offset ``key - query`` of ``(..., T, T)`` maps.
 
-    Parameters
-    ----------
-    attention
-        ``(..., T, T)`` square maps; all leading axes are averaged.
-    max_offset
-        Offsets ``-max_offset..max_offset`` (default ``T - 1``).
-
-    Returns
-    -------
-    offsets, profile, uniform
-        Integer offsets, the mean weight at each (averaged over the cells with that offset and
-        over maps) and the weight uniform attention gives (``1 / T``), as arrays.
+    Returns ``(offsets, profile, uniform)``: offsets ``-max_offset..max_offset`` (default
+    ``T - 1``), the mean weight at each over cells and maps, and uniform attention's ``1 / T``.
     """
     a = _as_maps(attention)
     if a.shape[-1] != a.shape[-2]:
@@ -159,26 +105,12 @@ def alignment_table(
     direction: str = "audio_to_visual",
     class_names: list[str] | None = None,
 ):
-    """Per-clip alignment scores of one attention file, head-averaged and per head.
+    """Per-clip alignment scores of one :func:`load_attention` file, head-averaged and per head.
 
-    Parameters
-    ----------
-    maps
-        What :func:`load_attention` returns (``clip_ids``, ``labels`` and ``direction`` of shape
-        ``(K, heads, Tq, Tk)``).
-    k
-        Band half-width in steps.
-    direction
-        ``"audio_to_visual"`` (audio queries, rows = audio steps) or ``"visual_to_audio"``.
-    class_names
-        To name the labels (optional).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per clip: ``clip_id``, ``label``, ``band_mass`` (head-averaged map),
-        ``uniform`` (the chance level), ``ratio`` (band_mass / uniform), ``time_correlation``
-        and ``band_mass_head<h>`` for each head.
+    ``maps[direction]`` is ``(clips, heads, Tq, Tk)``, the first modality of ``direction``
+    querying. One row per clip: ``clip_id``, ``label``, ``band_mass`` of the head-averaged map,
+    ``uniform`` (chance), ``ratio`` (their quotient), ``time_correlation`` and
+    ``band_mass_head<h>`` per head.
     """
     import pandas as pd
 
@@ -226,12 +158,10 @@ def compare_alignment(
     k: int = 3,
     directions: tuple[str, ...] = DIRECTIONS,
 ):
-    """Alignment before vs after training for one run directory.
+    """Alignment before vs after training of a run: one row of mean scores per (direction, stage).
 
-    Reads ``attention_init.npz`` (the untrained network) and ``attention_final.npz`` (the
-    selected checkpoint) and returns a DataFrame with one row per (direction, stage): mean
-    ``band_mass``, ``uniform``, ``ratio`` and ``time_correlation`` over the saved clips. Missing
-    files (e.g. a unimodal baseline, which has no cross-attention) are skipped.
+    Reads ``attention_init.npz`` (untrained) and ``attention_final.npz`` (selected checkpoint);
+    a missing file (e.g. a unimodal baseline, which has no cross-attention) is skipped.
     """
     import pandas as pd
 

@@ -1,23 +1,9 @@
-"""Acoustic × visual feature correlations per video frame (the paper's Figure 11).
+"""Acoustic × visual feature correlations per video frame (the paper's Figure 11; Chapter 7).
 
-The paper's Figure 11 is a Pearson correlation heatmap of "acoustic (pitch, intensity, formants)
-or visual (facial landmarks, mouth openness)" features on RAVDESS, without saying how either was
-measured. Here:
-
-* **Acoustic features** are measured by cmaf from the decoded audio
-  (:func:`cmaf.data.media.read_audio`), in a short window centred on each video frame's time:
-  F0 by normalised autocorrelation (NaN when unvoiced), RMS intensity in dB, the spectral
-  centroid, and two formant-region proxies (the spectral centroid inside 200–1000 Hz, roughly
-  F1's range, and inside 1000–3000 Hz, roughly F2's). These are proxies, not formant tracks.
-* **Visual features** come from the synthetic corpus's ground truth
-  (``ground_truth_frames.csv``): mouth opening, brow raise (mean of AU1 and AU2), brow lowering
-  (AU4), eye aperture (AU5 − AU43 − blink) and lip-corner pull (AU12). Real datasets have no
-  such annotation; :func:`corpus_features` then raises, and the book says that the visual side
-  is unavailable rather than inventing it.
-
-:func:`correlation_matrix` gives the acoustic × visual Pearson matrix, either pooled over all
-frames (between-clip differences such as a speaker's pitch dominate) or within clips (each
-clip's mean removed first, so only co-variation inside an utterance counts, e.g. lip sync).
+The paper does not say how its features were measured. Here the acoustic features are measured
+from the decoded audio around each video frame (F0, intensity, spectral centroid and two
+formant-region proxies, not formant tracks); the visual features come from the synthetic
+corpus's ground truth, which real datasets lack (:func:`corpus_features` then raises).
 """
 
 from __future__ import annotations
@@ -27,15 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-
-__all__ = [
-    "ACOUSTIC_FEATURES",
-    "VISUAL_FEATURES",
-    "acoustic_features",
-    "corpus_features",
-    "correlation_matrix",
-    "visual_features",
-]
 
 #: Columns :func:`acoustic_features` returns.
 ACOUSTIC_FEATURES = (
@@ -82,25 +59,17 @@ def acoustic_features(
 ):
     """Acoustic features at each time in ``times`` (seconds), from a window centred there.
 
+    One row per time: :data:`ACOUSTIC_FEATURES`, ``voiced`` and ``time_s``.
+
     Parameters
     ----------
     samples, sample_rate
-        Audio as :func:`cmaf.data.media.read_audio` returns it (``(channels, n)`` or ``(n,)``);
-        it is mixed to mono and resampled to 16 kHz.
-    times
-        Analysis instants, e.g. the video frame times.
+        Audio as :func:`cmaf.data.media.read_audio` returns it; mixed to mono, resampled to 16 kHz.
     window_s
         Analysis window (40 ms holds two periods of a 60 Hz voice).
-    f0_range
-        F0 search range in Hz.
     voicing_threshold
         A frame is voiced when its normalised autocorrelation peak exceeds this and its
         intensity exceeds ``silence_db``; F0 is NaN otherwise.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per time, columns :data:`ACOUSTIC_FEATURES` plus ``voiced`` and ``time_s``.
     """
     import pandas as pd
 
@@ -161,12 +130,7 @@ def acoustic_features(
 
 
 def visual_features(frames_gt):
-    """Visual features from ground-truth frame rows (``ground_truth_frames.csv`` columns).
-
-    Returns a DataFrame with :data:`VISUAL_FEATURES`: ``mouth_opening``; ``brow_raise`` = mean of
-    AU1 (inner brow raiser) and AU2 (outer brow raiser); ``brow_lower`` = AU4; ``eye_aperture``
-    = AU5 (upper lid raiser) − AU43 (eyes closed) − blink; ``lip_corner`` = AU12.
-    """
+    """:data:`VISUAL_FEATURES` from ``ground_truth_frames.csv`` rows (action units, mouth)."""
     import pandas as pd
 
     g = frames_gt
@@ -175,9 +139,7 @@ def visual_features(frames_gt):
             "mouth_opening": g["mouth_opening"].to_numpy(float),
             "brow_raise": 0.5 * (g["AU1"].to_numpy(float) + g["AU2"].to_numpy(float)),
             "brow_lower": g["AU4"].to_numpy(float),
-            "eye_aperture": g["AU5"].to_numpy(float)
-            - g["AU43"].to_numpy(float)
-            - g["blink"].to_numpy(float),
+            "eye_aperture": (g["AU5"] - g["AU43"] - g["blink"]).to_numpy(float),
             "lip_corner": g["AU12"].to_numpy(float),
         },
         index=g.index,
@@ -190,33 +152,12 @@ def corpus_features(
     max_clips: int | None = None,
     degraded: bool = False,
 ):
-    """Per-frame acoustic (measured) and visual (ground-truth) features of a synthetic corpus.
+    """Per-frame acoustic (measured) and visual (ground-truth) features of a ``cmaf synth`` corpus.
 
-    Parameters
-    ----------
-    corpus_root
-        A folder written by ``cmaf synth`` (with ``ground_truth_clips.csv`` and
-        ``ground_truth_frames.csv``).
-    clip_ids
-        Clips to use (default all, in file order).
-    max_clips
-        Use at most this many clips (after ``clip_ids``), spread evenly over the list.
-    degraded
-        Keep clips with a degraded modality (default: only clean clips, whose audio and face
-        both reflect the generative parameters).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per video frame: ``clip_id``, ``emotion``, ``time_s``, the acoustic features,
-        the visual features and the ground-truth ``gt_f0_hz`` / ``gt_energy`` (to check the
-        measured acoustic features against).
-
-    Raises
-    ------
-    FileNotFoundError
-        When ``corpus_root`` has no ground truth (a real dataset): visual features are then
-        unavailable.
+    One row per video frame: ``clip_id``, ``emotion``, ``time_s``, both feature sets and the
+    true ``gt_f0_hz`` / ``gt_energy`` (to check the acoustic measurements against). Uses clean
+    clips only unless ``degraded``, at most ``max_clips`` of them spread evenly over the list.
+    Raises :class:`FileNotFoundError` when ``corpus_root`` has no ground truth (a real dataset).
     """
     import pandas as pd
 
@@ -270,25 +211,12 @@ def correlation_matrix(
     within: str | None = None,
     min_pairs: int = 10,
 ):
-    """Pearson correlation of each ``rows`` feature with each ``columns`` feature.
+    """Pearson correlation of each ``rows`` feature with each ``columns`` feature, a DataFrame.
 
-    Parameters
-    ----------
-    features
-        A DataFrame holding both sets of columns (e.g. :func:`corpus_features`).
-    rows, columns
-        Feature names (acoustic × visual by default).
-    within
-        Name of a grouping column (e.g. ``"clip_id"``): subtract each group's mean first, so
-        only within-group co-variation counts. ``None`` pools all rows.
-    min_pairs
-        Cells with fewer complete (non-NaN) pairs are NaN.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``len(rows) × len(columns)`` coefficients in [-1, 1]; pairs with a NaN (e.g. unvoiced
-        F0) are dropped cell by cell.
+    Pairs with a NaN (e.g. unvoiced F0) are dropped cell by cell; cells with fewer than
+    ``min_pairs`` complete pairs are NaN. ``within`` names a grouping column (e.g.
+    ``"clip_id"``) whose group means are subtracted first, so only within-group co-variation
+    counts; ``None`` pools all rows.
     """
     import pandas as pd
 
@@ -298,12 +226,10 @@ def correlation_matrix(
     out = pd.DataFrame(index=list(rows), columns=list(columns), dtype=float)
     for r in rows:
         for c in columns:
-            x = data[r].to_numpy()
-            y = data[c].to_numpy()
+            x, y = data[r].to_numpy(), data[c].to_numpy()
             ok = np.isfinite(x) & np.isfinite(y)
             if ok.sum() < min_pairs:
-                out.loc[r, c] = np.nan
-                continue
+                continue  # stays NaN
             xs, ys = x[ok] - x[ok].mean(), y[ok] - y[ok].mean()
             den = np.sqrt((xs**2).sum() * (ys**2).sum())
             out.loc[r, c] = float((xs * ys).sum() / den) if den > 0 else np.nan

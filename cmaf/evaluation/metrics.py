@@ -1,14 +1,10 @@
 """Classification metrics of the paper's evaluation (Section 2, Eqs. 6–9; Section 3.2, Tables 1–4).
 
-The per-class table and its averages come from :mod:`sklearn.metrics`, always with
-``labels=range(C)`` and ``zero_division=0``: a class never predicted has precision 0, a class
-absent from ``y_true`` has recall 0, F1 0 and support 0, and the macro averages are plain means
-over all ``C`` named classes (absent ones included), so they average a fixed set of classes
-across splits and seeds. UA leaves classes absent from ``y_true`` out (their recall is
-undefined). The bootstrap intervals resample thousands of times, so they compute the same
-equations here, vectorised over batches of confusion matrices.
-
-Label inputs are lists, numpy arrays or torch tensors of class indices in ``[0, C)``.
+Per-class metrics come from :mod:`sklearn.metrics` with ``labels=range(C)`` and
+``zero_division=0``, so macro averages always run over all ``C`` classes (absent ones count as 0)
+and stay comparable across splits and seeds; UA leaves classes absent from ``y_true`` out. The
+bootstrap computes the same equations vectorised over batches of confusion matrices. Labels are
+lists, numpy arrays or torch tensors of class indices in ``[0, C)``.
 """
 
 from __future__ import annotations
@@ -66,11 +62,7 @@ def _check_pair(y_true: Any, y_pred: Any, num_classes: Any) -> tuple[np.ndarray,
 
 
 def normalize_rows(cm: Any) -> np.ndarray:
-    """Row-normalise a ``(C, C)`` confusion matrix (rows = true class) to rows summing to 1.
-
-    Rows with no samples (a class absent from ``y_true``) stay all-zero instead of NaN. The
-    diagonal of the result is the per-class recall (Eq. 7).
-    """
+    """Row-normalise a ``(C, C)`` confusion matrix; empty rows stay zero, the diagonal is Eq. 7."""
     m = _numpy(cm, np.float64)
     if m.ndim != 2:
         raise ValueError(f"cm must be a 2-D matrix, got shape {m.shape}")
@@ -110,27 +102,11 @@ class Averages:
 class Report:
     """Evaluation of one prediction set in the layout of the paper's Tables 1–4.
 
-    Attributes
-    ----------
-    per_class
-        One :class:`ClassMetrics` row per class, in class-index order.
-    macro
-        Means over all ``C`` classes of precision, recall and F1, absent classes included.
-    weighted_f1
-        Support-weighted mean of per-class F1.
-    accuracy, wa, ua
-        Accuracy (Eq. 9), correct / total. Table 4's WA is the same number
-        (``accuracy_score``); UA is the mean recall over the classes present in ``y_true``
-        (``balanced_accuracy_score``). These are the speech-emotion literature's names; the
-        paper's text (Section 3.2) swaps them: its "weighted accuracy" is "averaging the
-        accuracy of each class" and its "unweighted accuracy" is "the total number of correct
-        predictions divided by the total number of samples". Both are kept, so either reading
-        can be compared; Table 4's "Weighted Accuracy" column (92.46 / 87.31 / 83.22) equals
-        the accuracies of Tables 5–7, i.e. WA here.
-    num_samples
-        Number of clips evaluated.
-    confusion
-        ``(C, C)`` int64 counts, rows = true, columns = predicted (Figures 5–7's layout).
+    ``accuracy`` (Eq. 9) and ``wa`` are the same number; ``ua`` is the mean recall over the
+    classes present in ``y_true``. These are the speech-emotion literature's names; the paper's
+    Section 3.2 text swaps them, but its Table 4 "Weighted Accuracy" equals the accuracies of
+    Tables 5–7, i.e. ``wa`` here. ``macro`` averages over all ``C`` classes; ``confusion`` is
+    ``(C, C)`` int64 counts, rows = true, columns = predicted (Figures 5–7's layout).
     """
 
     per_class: tuple[ClassMetrics, ...]
@@ -158,11 +134,8 @@ class Report:
         }
 
     def scalars(self) -> dict[str, float]:
-        """Flat ``name -> float`` dict of every scalar, the input of :func:`aggregate_seeds`.
-
-        Keys: ``accuracy, wa, ua, macro_precision, macro_recall, macro_f1, weighted_f1`` and
-        ``precision/<class>, recall/<class>, f1/<class>`` for each class.
-        """
+        """Every scalar as ``name -> float`` (``macro_f1``, ``f1/<class>``, ...), for
+        :func:`aggregate_seeds`."""
         out = {"accuracy": self.accuracy, "wa": self.wa, "ua": self.ua}
         out.update({f"macro_{k}": v for k, v in self.macro.to_dict().items()})
         out["weighted_f1"] = self.weighted_f1
@@ -171,11 +144,9 @@ class Report:
         return out
 
     def to_frame(self, percent: bool = False):
-        """Tables 1–3 as a :class:`pandas.DataFrame`.
+        """Tables 1–3 (transposed): one row per class plus ``"macro avg"`` (support = all clips).
 
-        Rows are the classes followed by ``"macro avg"``; columns ``precision, recall, f1,
-        support``. The macro row's support is the total number of clips. The paper prints the
-        transpose (classes as columns) in percent; ``percent=True`` scales the rates by 100.
+        ``percent=True`` scales the rates by 100, as the paper prints them.
         """
         import pandas as pd
 
@@ -187,18 +158,9 @@ class Report:
 
 
 def classification_report(y_true: Any, y_pred: Any, class_names: Sequence[str]) -> Report:
-    """Per-class and averaged metrics of the paper's Tables 1–4.
+    """Precision (Eq. 6), recall (Eq. 7), F1 (Eq. 8) per class and accuracy (Eq. 9): Tables 1–4.
 
-    Per class: precision (Eq. 6) ``P = TP / (TP + FP)``, recall (Eq. 7) ``R = TP / (TP + FN)``,
-    F1 (Eq. 8) ``2 P R / (P + R) = 2 TP / (2 TP + FP + FN)``; overall, accuracy (Eq. 9)
-    ``correct / total``. A zero denominator gives 0.
-
-    Parameters
-    ----------
-    y_true, y_pred
-        Integer class indices in ``[0, len(class_names))``, same length, non-empty.
-    class_names
-        Name of each class index; its length fixes ``C``.
+    A zero denominator gives 0. ``class_names`` names each class index; its length fixes ``C``.
     """
     if isinstance(class_names, str):
         raise ValueError("class_names must be a sequence of names, not a single string")
@@ -262,25 +224,17 @@ def bootstrap_ci(
     *,
     num_classes: int | None = None,
 ) -> tuple[float, float]:
-    """Percentile-bootstrap confidence interval of a metric, resampling clips with replacement.
-
-    Each of ``n_boot`` resamples draws ``n`` clip indices with replacement; the interval is
-    the ``alpha/2`` and ``1 - alpha/2`` percentiles of the metric over resamples.
+    """Percentile-bootstrap ``(low, high)`` interval of a metric, resampling clips.
 
     Parameters
     ----------
-    y_true, y_pred
-        Integer class indices, same length.
     metric
-        ``"accuracy"`` (Eq. 9; alias ``"wa"``), ``"macro_f1"`` (mean of Eq. 8 over all ``C``
-        classes) or ``"ua"`` (mean recall, Eq. 7, over classes present in the resample), as in
-        :class:`Report` and computed vectorised from batched confusion matrices; or a callable
+        One of :data:`BOOTSTRAP_METRICS`, as in :class:`Report`, or a callable
         ``metric(y_true, y_pred) -> float`` on int64 arrays, called once per resample.
-    n_boot, alpha, seed
-        Resamples; ``1 - alpha`` is the coverage (0.05 → 95 %); the seed of
-        :func:`numpy.random.default_rng` (equal seeds give equal ``(low, high)``).
+    alpha
+        ``1 - alpha`` is the coverage (0.05 → 95 %).
     num_classes
-        ``C`` (macro F1 averages over all ``C``); inferred as max label + 1 when None.
+        ``C``, over which macro F1 averages; max label + 1 when None.
     """
     t, p, c = _check_pair(y_true, y_pred, num_classes)
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
@@ -315,25 +269,10 @@ def cluster_bootstrap(
 ) -> np.ndarray:
     """Accuracies (Eq. 9) under a paired cluster bootstrap: resample whole clusters (speakers).
 
-    Clips of one speaker are not independent (the same voice, the same takes), so a clip
-    bootstrap understates the spread of an accuracy over speakers. Each resample draws the
-    clusters (the union over all ``samples``) with replacement, and every sample's accuracy is
-    computed on the clips of the drawn clusters, counted as often as drawn. Drawing one set of
-    clusters for all samples pairs them, so the difference of two columns is the bootstrap of
-    the difference (e.g. random split minus held-out actors on the same 24 actors).
-
-    Parameters
-    ----------
-    samples
-        ``(correct, clusters)`` pairs: per clip, whether it was classified correctly and its
-        cluster (e.g. speaker) name.
-    n_boot, seed
-        Resamples and the seed of :func:`numpy.random.default_rng`.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(n_boot, len(samples))`` accuracies, NaN where a resample drew no clip of a sample.
+    Clips of one speaker are not independent, so a clip bootstrap understates the spread over
+    speakers. One draw of clusters serves all ``samples`` (``(correct, clusters)`` pairs, per
+    clip), so the difference of two columns is the bootstrap of the difference. Returns
+    ``(n_boot, len(samples))`` accuracies, NaN where a resample drew no clip of a sample.
     """
     names = sorted({str(c) for _, clusters in samples for c in clusters})
     index = {name: i for i, name in enumerate(names)}
@@ -353,11 +292,10 @@ def cluster_bootstrap(
 def aggregate_seeds(
     reports: Sequence[Mapping[str, float] | Report],
 ) -> dict[str, tuple[float, float]]:
-    """``name -> (mean, std)`` of each metric across seeds (runs), in the first one's key order.
+    """``name -> (mean, std)`` of each metric across seeds, in the first report's key order.
 
-    ``reports`` holds one ``name -> value`` mapping per seed, all with the same keys (a
-    :class:`Report` is read through :meth:`Report.scalars`). ``std`` is the sample standard
-    deviation (``ddof=1``, the usual "± across seeds"); with a single seed it is 0.0, not NaN.
+    Reports are ``name -> value`` mappings with equal keys, or :class:`Report` s. ``std`` is the
+    sample standard deviation (``ddof=1``); 0.0 for a single seed.
     """
     dicts = [r.scalars() if isinstance(r, Report) else dict(r) for r in reports]
     if not dicts:
@@ -375,10 +313,9 @@ def aggregate_seeds(
 
 
 def format_mean_std(mean: float, std: float, digits: int = 2, percent: bool = True) -> str:
-    """Format ``mean ± std``, e.g. ``format_mean_std(0.9246, 0.0031) == "92.46 ± 0.31"``.
+    """``mean ± std`` with ``digits`` decimals; ``percent`` scales fractions by 100 (as the paper).
 
-    Both numbers get ``digits`` decimal places; with ``percent`` (the paper reports
-    percentages) they are fractions and are multiplied by 100, else printed as given.
+    E.g. ``format_mean_std(0.9246, 0.0031) == "92.46 ± 0.31"``.
     """
     scale = 100.0 if percent else 1.0
     m, s = float(mean) * scale, float(std) * scale

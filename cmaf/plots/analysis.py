@@ -1,17 +1,12 @@
 """Figures of the paper's method and of the data: diagrams redrawn from data, inputs, counts.
 
-* :func:`plot_study_flow` — the narrative review's record flow (Section 2.1, Figure 1 Phase 1).
-* :func:`plot_fusion_taxonomy` — Section 3.1's fusion strategies with their references.
-* :func:`plot_conceptual_framework` — Figure 4 redrawn from :data:`cmaf.paper.CONCEPTUAL_FRAMEWORK`.
-* :func:`plot_architecture` — Figures 2–3 redrawn from a model's ``summarize(config)`` rows.
-* :func:`plot_log_mel`, :func:`plot_frame_strip` — cached model inputs.
-* :func:`plot_counts` — clips per class and per speaker.
-
-All return a :class:`matplotlib.figure.Figure` built without pyplot.
+Also the figure helpers that :mod:`cmaf.plots.results` shares.
 """
 
 from __future__ import annotations
 
+import itertools
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,18 +27,10 @@ __all__ = [
 
 def _box(ax, x, y, w, h, text, face="#f2f2f2", edge="#444444", fontsize=8, weight="normal"):
     """A rounded box centred at (x, y) in axes data coordinates, with wrapped text."""
-    patch = FancyBboxPatch(
-        (x - w / 2, y - h / 2),
-        w,
-        h,
-        boxstyle="round,pad=0.01,rounding_size=0.02",
-        facecolor=face,
-        edgecolor=edge,
-        linewidth=1.0,
-    )
+    patch = FancyBboxPatch((x - w / 2, y - h / 2), w, h, "round,pad=0.01,rounding_size=0.02")
+    patch.set(facecolor=face, edgecolor=edge, linewidth=1.0)
     ax.add_patch(patch)
     ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, weight=weight, wrap=True)
-    return patch
 
 
 def _arrow(ax, start, end, color="#444444", style="-|>", lw=1.0):
@@ -52,31 +39,35 @@ def _arrow(ax, start, end, color="#444444", style="-|>", lw=1.0):
     )
 
 
+def _figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _titled(fig: Figure, title: str | None, ax=None, **kwargs) -> Figure:
+    """``fig``, with ``title`` over it (or over ``ax``) when one is given."""
+    if title:
+        (fig.suptitle if ax is None else ax.set_title)(title, **kwargs)
+    return fig
+
+
 def _canvas(width: float, height: float):
     fig = Figure(figsize=(width, height))
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
+    ax = fig.add_axes((0, 0, 1, 1), xlim=(0, 1), ylim=(0, 1))
     ax.axis("off")
     return fig, ax
 
 
 def _wrap(text: str, width: int) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, width=width)) or text
+    return textwrap.fill(text, width=width) or text
 
 
 # ================================================================================ review
 
 
 def plot_study_flow(flow, title: str | None = None) -> Figure:
-    """Boxes and arrows of the review's record flow, with the drops beside the arrows.
+    """The review's record flow (Section 2.1, Figure 1 Phase 1), the drops beside the arrows.
 
-    Parameters
-    ----------
-    flow
-        :func:`cmaf.paper.study_flow` (columns ``stage``, ``count``, ``removed``, ``why``).
+    ``flow`` is :func:`cmaf.paper.study_flow`.
     """
     n = len(flow)
     fig, ax = _canvas(6.5, 1.2 * n + 0.6)
@@ -86,20 +77,10 @@ def plot_study_flow(flow, title: str | None = None) -> Figure:
         if i:
             _arrow(ax, (0.32, ys[i - 1] - 0.28 / n), (0.32, ys[i] + 0.28 / n))
             mid = (ys[i - 1] + ys[i]) / 2
-            _box(
-                ax,
-                0.8,
-                mid,
-                0.36,
-                0.4 / n,
-                _wrap(f"− {row.removed}: {row.why}", 30),
-                face="#fbeaea",
-                fontsize=7,
-            )
+            text = _wrap(f"− {row.removed}: {row.why}", 30)
+            _box(ax, 0.8, mid, 0.36, 0.4 / n, text, face="#fbeaea", fontsize=7)
             _arrow(ax, (0.32, mid), (0.62, mid), color="#b55", style="-|>", lw=0.8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    return fig
+    return _titled(fig, title, fontsize=10)
 
 
 def plot_fusion_taxonomy(
@@ -107,16 +88,10 @@ def plot_fusion_taxonomy(
     families: Mapping[str, str] | None = None,
     title: str | None = None,
 ) -> Figure:
-    """The fusion strategies of Section 3.1 as boxes under one root, references in brackets.
+    """Section 3.1's fusion strategies (:func:`cmaf.paper.fusion_taxonomy`) under one root.
 
-    Parameters
-    ----------
-    taxonomy
-        :func:`cmaf.paper.fusion_taxonomy` (columns ``strategy``, ``level``, ``references``).
-    families
-        Optional ``family -> description`` (the paper's intra- vs cross-modal split), drawn as a
-        band above the strategies: the paper does not assign strategies to families, so neither
-        does the figure.
+    ``families`` (``family -> description``, the paper's intra- vs cross-modal split) is drawn as
+    a band above the strategies: the paper does not assign strategies to families, nor does this.
     """
     n = len(taxonomy)
     fig, ax = _canvas(max(9.0, 1.35 * n), 4.2)
@@ -131,21 +106,13 @@ def plot_fusion_taxonomy(
         text = f"{_wrap(row.strategy, 14)}\n{row.references}\n\n{_wrap(row.level, 16)}"
         _box(ax, x, 0.3, 0.82 / n, 0.36, text, face="#f6f6f6", fontsize=7)
         _arrow(ax, (0.5, 0.62 if families else 0.85), (x, 0.48), color="#999999", lw=0.6)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    return fig
+    return _titled(fig, title, fontsize=10)
 
 
 def plot_conceptual_framework(stages: Sequence[Any], title: str | None = None) -> Figure:
-    """Figure 4 redrawn: columns from unimodal features to cross-modal fusion.
+    """Figure 4 redrawn from :data:`cmaf.paper.CONCEPTUAL_FRAMEWORK`, one column per stage.
 
     Advances are grey boxes (Figure 4's shading), limitations red boxes marked "!".
-
-    Parameters
-    ----------
-    stages
-        :data:`cmaf.paper.CONCEPTUAL_FRAMEWORK` (objects with ``title``, ``advances``,
-        ``limitations``, each a sequence of ``(text, refs)``).
     """
     n = len(stages)
     fig, ax = _canvas(2.6 * n, 6.2)
@@ -168,56 +135,33 @@ def plot_conceptual_framework(stages: Sequence[Any], title: str | None = None) -
             _box(ax, x, y - 0.055, w, 0.1, _wrap("! " + text + refs_text(refs), 30),
                  face="#fbeaea", edge="#b55", fontsize=6.5)  # fmt: skip
             y -= 0.12
-    if title:
-        fig.suptitle(title, fontsize=10)
-    return fig
+    return _titled(fig, title, fontsize=10)
 
 
 # ================================================================================ architecture
 
-# Layout of the CMAF blocks (x, y) in the diagram; blocks not listed are stacked at the bottom.
-_LAYOUT = {
-    "audio_encoder": (0.25, 0.76),
-    "audio_projection": (0.25, 0.56),
-    "visual_backbone": (0.75, 0.86),
-    "visual_gru": (0.75, 0.71),
-    "visual_projection": (0.75, 0.56),
-    "temporal_alignment": (0.75, 0.43),
-    "audio_attends_visual": (0.3, 0.3),
-    "visual_attends_audio": (0.7, 0.3),
-    "tucker_core": (0.5, 0.19),
-    "fbp": (0.5, 0.1),
-    "classifier": (0.5, 0.02),
+# Position (x, y) and label of each CMAF block; blocks not listed are stacked at the bottom left.
+_BLOCKS = {
+    "audio_encoder": (0.25, 0.76, "2-D CNN (audio)"),
+    "audio_projection": (0.25, 0.56, "linear projection"),
+    "visual_backbone": (0.75, 0.86, "ResNet-18 per frame"),
+    "visual_gru": (0.75, 0.71, "Bi-GRU"),
+    "visual_projection": (0.75, 0.56, "linear projection"),
+    "temporal_alignment": (0.75, 0.43, "interpolate to T_common"),
+    "audio_attends_visual": (0.3, 0.3, "audio → visual attention"),
+    "visual_attends_audio": (0.7, 0.3, "visual → audio attention"),
+    "tucker_core": (0.5, 0.19, "Tucker core (outer products)"),
+    "fbp": (0.5, 0.1, "factorised bilinear pooling"),
+    "classifier": (0.5, 0.02, "dropout + linear (softmax)"),
 }
-_EDGES = (
-    ("input_audio", "audio_encoder"),
-    ("audio_encoder", "audio_projection"),
-    ("input_video", "visual_backbone"),
-    ("visual_backbone", "visual_gru"),
-    ("visual_gru", "visual_projection"),
-    ("visual_projection", "temporal_alignment"),
-    ("audio_projection", "audio_attends_visual"),
-    ("audio_projection", "visual_attends_audio"),
-    ("temporal_alignment", "audio_attends_visual"),
-    ("temporal_alignment", "visual_attends_audio"),
-    ("audio_attends_visual", "tucker_core"),
-    ("visual_attends_audio", "tucker_core"),
-    ("tucker_core", "fbp"),
-    ("fbp", "classifier"),
+# The diagram's arrows, as paths through the blocks.
+_PATHS = (
+    "input_audio audio_encoder audio_projection audio_attends_visual tucker_core fbp classifier",
+    "audio_projection visual_attends_audio tucker_core",
+    "input_video visual_backbone visual_gru visual_projection temporal_alignment",
+    "temporal_alignment audio_attends_visual",
+    "temporal_alignment visual_attends_audio",
 )
-_NICE = {
-    "audio_encoder": "2-D CNN (audio)",
-    "audio_projection": "linear projection",
-    "visual_backbone": "ResNet-18 per frame",
-    "visual_gru": "Bi-GRU",
-    "visual_projection": "linear projection",
-    "temporal_alignment": "interpolate to T_common",
-    "audio_attends_visual": "audio → visual attention",
-    "visual_attends_audio": "visual → audio attention",
-    "tucker_core": "Tucker core (outer products)",
-    "fbp": "factorised bilinear pooling",
-    "classifier": "dropout + linear (softmax)",
-}
 
 
 def _shape_text(shape: Sequence[int]) -> str:
@@ -231,26 +175,20 @@ def plot_architecture(
 ) -> Figure:
     """Figures 2–3 redrawn from the model itself: one box per block, its output shape and size.
 
-    Parameters
-    ----------
-    rows
-        ``(block, output shape, parameters)`` as :func:`cmaf.models.summary.summarize` returns
-        for a config (batch of one clip, so shapes start with 1).
-    inputs
-        Optional input shapes, keys ``"audio"`` (log-Mel) and ``"video"`` (frames).
+    ``rows`` are ``(block, output shape, parameters)`` as :func:`cmaf.models.summary.summarize`
+    returns them; ``inputs`` optionally gives the ``"audio"`` (log-Mel) and ``"video"`` shapes.
     """
     fig, ax = _canvas(8.5, 8.0)
     ax.set_ylim(-0.04, 1.0)
     pos: dict[str, tuple[float, float]] = {}
     spare = 0
     for name, shape, params in rows:
-        if name in _LAYOUT:
-            x, y = _LAYOUT[name]
+        if name in _BLOCKS:
+            x, y, label = _BLOCKS[name]
         else:
-            x, y = 0.08, 0.1 + 0.08 * spare
+            x, y, label = 0.08, 0.1 + 0.08 * spare, name
             spare += 1
         pos[name] = (x, y)
-        label = _NICE.get(name, name)
         text = f"{label}\nout {_shape_text(shape)}\n{params:,} params"
         face = "#e8eef7" if name.startswith(("audio", "visual_att")) else "#eef5e9"
         if name.startswith("visual") and name != "visual_attends_audio":
@@ -258,24 +196,21 @@ def plot_architecture(
         if name in ("tucker_core", "fbp", "classifier"):
             face = "#efe8f7"
         _box(ax, x, y, 0.36, 0.075, text, face=face, fontsize=7)
-    if inputs:
-        if "audio" in inputs:
-            pos["input_audio"] = (0.25, 0.93)
-            _box(ax, 0.25, 0.93, 0.3, 0.05, f"log-Mel {_shape_text(inputs['audio'])}",
-                 face="#ffffff", fontsize=7)  # fmt: skip
-        if "video" in inputs:
-            pos["input_video"] = (0.75, 0.97)
-            _box(ax, 0.75, 0.97, 0.3, 0.045, f"frames {_shape_text(inputs['video'])}",
-                 face="#ffffff", fontsize=7)  # fmt: skip
-    for a, b in _EDGES:
-        if a in pos and b in pos:
-            (x0, y0), (x1, y1) = pos[a], pos[b]
-            _arrow(ax, (x0, y0 - 0.03), (x1, y1 + 0.04), color="#777777", lw=0.8)
+    for key, name, x, y, h in (
+        ("audio", "log-Mel", 0.25, 0.93, 0.05),
+        ("video", "frames", 0.75, 0.97, 0.045),
+    ):
+        if inputs and key in inputs:
+            pos[f"input_{key}"] = (x, y)
+            _box(ax, x, y, 0.3, h, f"{name} {_shape_text(inputs[key])}", face="#ffffff", fontsize=7)
+    for path in _PATHS:
+        for a, b in itertools.pairwise(path.split()):
+            if a in pos and b in pos:
+                (x0, y0), (x1, y1) = pos[a], pos[b]
+                _arrow(ax, (x0, y0 - 0.03), (x1, y1 + 0.04), color="#777777", lw=0.8)
     total = sum(int(r[2]) for r in rows)
     ax.text(0.02, -0.03, f"total parameters: {total:,}", fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    return fig
+    return _titled(fig, title, fontsize=10)
 
 
 # ================================================================================ data
@@ -284,47 +219,33 @@ def plot_architecture(
 def plot_log_mel(
     mels: Mapping[str, np.ndarray] | np.ndarray,
     clip_seconds: float = 3.0,
-    sample_rate: int = 16000,
-    f_max: float | None = None,
     title: str | None = None,
 ) -> Figure:
-    """Log-Mel spectrograms (``(n_mels, frames)`` each), one panel per clip.
+    """Log-Mel spectrograms (one ``(n_mels, frames)`` array or ``name -> array``), a panel each.
 
-    Parameters
-    ----------
-    mels
-        One array or ``name -> array``.
-    clip_seconds
-        The span of the frames (x axis in seconds).
+    ``clip_seconds`` is the span of the frames (the x axis).
     """
     if not isinstance(mels, Mapping):
         mels = {"": mels}
     n = len(mels)
     cols = min(n, 4)
     rows = int(np.ceil(n / cols))
-    fig = Figure(figsize=(3.2 * cols + 0.5, 2.4 * rows + 0.3), layout="constrained")
-    axes = np.atleast_2d(fig.subplots(rows, cols, squeeze=False))
-    for ax in axes.ravel()[n:]:
+    fig = _figure(3.2 * cols + 0.5, 2.4 * rows + 0.3)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[n:]:
         ax.axis("off")
-    for ax, (name, mel) in zip(axes.ravel(), mels.items(), strict=False):
+    for ax, (name, mel) in zip(axes, mels.items(), strict=False):
         mel = np.asarray(mel, dtype=float)
         if mel.ndim == 3:
             mel = mel[0]
-        im = ax.imshow(
-            mel,
-            origin="lower",
-            aspect="auto",
-            cmap="viridis",
-            extent=(0, clip_seconds, 0, mel.shape[0]),
-        )
+        extent = (0, clip_seconds, 0, mel.shape[0])
+        im = ax.imshow(mel, origin="lower", aspect="auto", cmap="viridis", extent=extent)
         ax.set_title(name, fontsize=8)
         ax.set_xlabel("time (s)", fontsize=8)
         ax.set_ylabel("Mel band", fontsize=8)
         ax.tick_params(labelsize=7)
         fig.colorbar(im, ax=ax, shrink=0.8).set_label("log power", fontsize=7)
-    if title:
-        fig.suptitle(title)
-    return fig
+    return _titled(fig, title)
 
 
 def plot_frame_strip(
@@ -338,7 +259,7 @@ def plot_frame_strip(
         strips = {"": strips}
     n = len(strips)
     cols = max(min(max_frames, max(np.asarray(f).shape[0] for f in strips.values())), 1)
-    fig = Figure(figsize=(1.3 * cols + 0.4, 1.45 * n + 0.3), layout="constrained")
+    fig = _figure(1.3 * cols + 0.4, 1.45 * n + 0.3)
     axes = fig.subplots(n, cols, squeeze=False)
     for r, (name, frames) in enumerate(strips.items()):
         frames = np.asarray(frames)
@@ -356,9 +277,7 @@ def plot_frame_strip(
                 ax.set_xlabel(f"{t:.2f} s", fontsize=7)
             if c == 0:
                 ax.set_ylabel(name, fontsize=7)
-    if title:
-        fig.suptitle(title)
-    return fig
+    return _titled(fig, title)
 
 
 def plot_counts(
@@ -377,7 +296,7 @@ def plot_counts(
     table = pd.crosstab(manifest[speaker_column].astype(str), labels).reindex(
         columns=order, fill_value=0
     )
-    fig = Figure(figsize=(11, 3.4), layout="constrained")
+    fig = _figure(11, 3.4)
     ax1, ax2 = fig.subplots(1, 2, width_ratios=(1, 1.6))
     colors = [f"C{i % 10}" for i in range(len(order))]
     ax1.bar(range(len(order)), per_class.to_numpy(), color=colors)
@@ -393,6 +312,4 @@ def plot_counts(
     ax2.set_ylabel("clips")
     ax2.set_title("clips per speaker (stacked by class)", fontsize=10)
     ax2.legend(fontsize=6, ncol=2, loc="upper right")
-    if title:
-        fig.suptitle(title)
-    return fig
+    return _titled(fig, title)

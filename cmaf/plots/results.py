@@ -1,41 +1,71 @@
 """Figures of results: confusion matrices, training curves, comparisons, attention, correlations.
 
 Every function takes plain data (arrays, DataFrames, the dicts cmaf writes) and returns a
-:class:`matplotlib.figure.Figure` built without pyplot, so nothing is shown or kept as global
-state; a notebook displays the returned figure, a script saves it with ``fig.savefig``.
+:class:`matplotlib.figure.Figure`; a notebook displays it, a script saves it with ``fig.savefig``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-import matplotlib.lines
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from cmaf.plots.analysis import _figure, _titled
 
 __all__ = [
     "plot_alignment_profile",
     "plot_attention",
+    "plot_attention_shares",
     "plot_confusion",
     "plot_confusion_grid",
     "plot_correlation_heatmap",
     "plot_model_comparison",
     "plot_per_class_comparison",
+    "plot_protocol_comparison",
+    "plot_robustness",
+    "plot_stage_times",
     "plot_training_curves",
+    "plot_tucker_scaling",
     "pooled_confusion",
     "top_confusions",
 ]
 
 
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    return fig
+def _confusion_figure(panels: Sequence[tuple], title: str | None) -> Figure:
+    """Confusion heatmaps side by side, one per ``(title, matrix, names, fmt, vmax, cbar)``."""
+    import seaborn as sns
 
-
-def _normalize_rows(cm: np.ndarray) -> np.ndarray:
-    sums = cm.sum(axis=1, keepdims=True)
-    return np.divide(cm, sums, out=np.zeros_like(cm, dtype=float), where=sums > 0)
+    size = 0.45 * max(len(panel[2]) for panel in panels) + 2.2
+    fig = _figure(size * len(panels) + 0.6, size)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (sub, data, names, fmt, vmax, cbar) in zip(axes, panels, strict=True):
+        sns.heatmap(
+            data,
+            ax=ax,
+            annot=len(names) <= 12,
+            fmt=fmt,
+            cmap="Blues",
+            vmin=0,
+            vmax=vmax,
+            square=True,
+            xticklabels=names,
+            yticklabels=names,
+            cbar=cbar is not None,
+            cbar_kws={"label": cbar, "shrink": 0.8},
+            annot_kws={"fontsize": 7},
+        )
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(sub, fontsize=10)
+        ax.tick_params(axis="x", rotation=45)
+        ax.tick_params(axis="y", rotation=0)
+    return _titled(fig, title)
 
 
 def plot_confusion(
@@ -44,21 +74,12 @@ def plot_confusion(
     mode: str = "both",
     title: str | None = None,
 ) -> Figure:
-    """Confusion-matrix heatmap(s), rows = true class, columns = predicted (Figures 5–7).
+    """Confusion-matrix heatmap(s) of ``(C, C)`` counts, rows = true class (Figures 5–7).
 
-    Parameters
-    ----------
-    cm
-        ``(C, C)`` counts.
-    class_names
-        Labels of the rows / columns.
-    mode
-        ``"counts"``, ``"rows"`` (row-normalised: the diagonal is each class's recall) or
-        ``"both"`` side by side.
-    title
-        Figure title.
+    ``mode`` is ``"counts"``, ``"rows"`` (row-normalised: the diagonal is each class's recall)
+    or ``"both"`` side by side.
     """
-    import seaborn as sns
+    from cmaf.evaluation.metrics import normalize_rows
 
     counts = np.asarray(cm, dtype=float)
     if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
@@ -68,94 +89,36 @@ def plot_confusion(
     modes = {"both": ("counts", "rows"), "counts": ("counts",), "rows": ("rows",)}
     if mode not in modes:
         raise ValueError(f"mode {mode!r}: use counts, rows or both")
-    panels = modes[mode]
-    size = 0.45 * len(class_names) + 2.2
-    fig = _figure(size * len(panels) + 0.6, size)
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    for ax, panel in zip(axes, panels, strict=True):
-        if panel == "counts":
-            data, fmt, vmax, label = counts, ".0f", None, "clips"
-            sub = "counts"
-        else:
-            data, fmt, vmax, label = _normalize_rows(counts), ".2f", 1.0, "share of true class"
-            sub = "row-normalised (diagonal = recall)"
-        sns.heatmap(
-            data,
-            ax=ax,
-            annot=len(class_names) <= 12,
-            fmt=fmt,
-            cmap="Blues",
-            vmin=0,
-            vmax=vmax,
-            square=True,
-            xticklabels=class_names,
-            yticklabels=class_names,
-            cbar_kws={"label": label, "shrink": 0.8},
-            annot_kws={"fontsize": 7},
-        )
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        ax.set_title(sub, fontsize=10)
-        ax.tick_params(axis="x", rotation=45)
-        ax.tick_params(axis="y", rotation=0)
-    if title:
-        fig.suptitle(title)
-    return fig
+    rows = normalize_rows(counts)
+    panels = {
+        "counts": ("counts", counts, class_names, ".0f", None, "clips"),
+        "rows": ("row-normalised (diagonal = recall)", rows, class_names, ".2f", 1.0,
+                 "share of true class"),
+    }  # fmt: skip
+    return _confusion_figure([panels[p] for p in modes[mode]], title)
 
 
 def plot_confusion_grid(
     matrices: Mapping[str, tuple[Any, Sequence[str]]],
     title: str | None = None,
 ) -> Figure:
-    """Row-normalised confusion matrices of several models side by side, one panel each.
-
-    Parameters
-    ----------
-    matrices
-        ``panel title -> (counts, class_names)``.
-    """
-    import seaborn as sns
+    """Row-normalised confusion matrices side by side, from ``panel title -> (counts, names)``."""
+    from cmaf.evaluation.metrics import normalize_rows
 
     if not matrices:
         raise ValueError("plot_confusion_grid needs at least one matrix")
-    n = len(matrices)
-    size = 0.45 * max(len(v[1]) for v in matrices.values()) + 2.2
-    fig = _figure(size * n + 0.6, size)
-    axes = fig.subplots(1, n, squeeze=False)[0]
-    for ax, (name, (cm, names)) in zip(axes, matrices.items(), strict=True):
-        sns.heatmap(
-            _normalize_rows(np.asarray(cm, dtype=float)),
-            ax=ax,
-            annot=len(names) <= 12,
-            fmt=".2f",
-            cmap="Blues",
-            vmin=0,
-            vmax=1,
-            square=True,
-            xticklabels=names,
-            yticklabels=names,
-            cbar=False,
-            annot_kws={"fontsize": 7},
-        )
-        ax.set_title(name, fontsize=10)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        ax.tick_params(axis="x", rotation=45)
-        ax.tick_params(axis="y", rotation=0)
-    if title:
-        fig.suptitle(title)
-    return fig
+    panels = [
+        (name, normalize_rows(cm), names, ".2f", 1.0, None)
+        for name, (cm, names) in matrices.items()
+    ]
+    return _confusion_figure(panels, title)
 
 
 def pooled_confusion(run_dirs: Sequence[Any]) -> tuple[np.ndarray, list[str], int] | None:
-    """Sum of the test confusion matrices in ``metrics.json`` of ``run_dirs`` (e.g. seeds).
+    """``(counts, class_names, runs used)``: the summed test confusion matrices of ``run_dirs``.
 
-    Returns ``(counts, class_names, runs used)``, or ``None`` when no run has finished. Runs
-    must share their class list.
+    ``None`` when no run has finished; the runs (e.g. seeds) must share their class list.
     """
-    import json
-    from pathlib import Path
-
     tests = []
     for d in run_dirs:
         path = Path(d) / "metrics.json"
@@ -178,8 +141,10 @@ def top_confusions(cm: Any, class_names: Sequence[str], k: int = 5):
     """
     import pandas as pd
 
+    from cmaf.evaluation.metrics import normalize_rows
+
     counts = np.asarray(cm)
-    rates = _normalize_rows(counts.astype(float))
+    rates = normalize_rows(counts)
     np.fill_diagonal(rates, 0.0)
     order = np.argsort(rates, axis=None, kind="stable")[::-1][:k]
     rows = [
@@ -190,35 +155,25 @@ def top_confusions(cm: Any, class_names: Sequence[str], k: int = 5):
     return pd.DataFrame(rows, columns=["true", "predicted", "clips", "share of true class"])
 
 
-def _history_frame(history: Any):
-    import pandas as pd
-
-    if isinstance(history, pd.DataFrame):
-        return history
-    return pd.DataFrame(list(history))
-
-
 def plot_training_curves(
     histories: Mapping[str, Any] | Any,
     title: str | None = None,
 ) -> Figure:
     """Loss, accuracy and validation macro-F1 per epoch, for one run or several.
 
-    Parameters
-    ----------
-    histories
-        One history (list of dicts as :func:`cmaf.training.loop.read_history` returns, or a
-        DataFrame with ``epoch, train_loss, val_loss, train_accuracy, val_accuracy,
-        val_macro_f1``) or a mapping ``run name -> history``.
+    ``histories`` is one history (:func:`cmaf.training.loop.read_history` rows, or a DataFrame
+    with ``epoch, train_loss, val_loss, train_accuracy, val_accuracy, val_macro_f1``) or a
+    mapping ``run name -> history``.
     """
+    import pandas as pd
+
     if not isinstance(histories, Mapping):
         histories = {"run": histories}
     fig = _figure(11, 3.4)
     ax_loss, ax_acc, ax_f1 = fig.subplots(1, 3)
-    colors = [f"C{i}" for i in range(10)]
     for i, (name, history) in enumerate(histories.items()):
-        h = _history_frame(history)
-        c = colors[i % len(colors)]
+        h = history if isinstance(history, pd.DataFrame) else pd.DataFrame(list(history))
+        c = f"C{i % 10}"
         ax_loss.plot(h["epoch"], h["train_loss"], "-o", color=c, ms=3, label=f"{name} train")
         ax_loss.plot(h["epoch"], h["val_loss"], "--s", color=c, ms=3, label=f"{name} val")
         ax_acc.plot(h["epoch"], h["train_accuracy"], "-o", color=c, ms=3, label=f"{name} train")
@@ -233,9 +188,7 @@ def plot_training_curves(
     ax_acc.set_ylim(0, 1)
     ax_f1.set_ylim(0, 1)
     ax_loss.legend(fontsize=7)
-    if title:
-        fig.suptitle(title)
-    return fig
+    return _titled(fig, title)
 
 
 def plot_per_class_comparison(
@@ -247,11 +200,7 @@ def plot_per_class_comparison(
 ) -> Figure:
     """Grouped bars: our per-class metric (mean ± std) beside the paper's, with Δ annotated.
 
-    Parameters
-    ----------
-    comparison
-        :func:`cmaf.paper.compare_per_class` output (columns ``<metric> mean``, ``<metric>
-        std``, ``<metric> paper``, ``<metric> Δ``), percent.
+    ``comparison`` is :func:`cmaf.paper.compare_per_class` output (percent).
     """
     mean = comparison[f"{metric} mean"].to_numpy(float)
     std = np.nan_to_num(comparison[f"{metric} std"].to_numpy(float))
@@ -265,21 +214,14 @@ def plot_per_class_comparison(
     ax.bar(x + 0.2, paper, 0.4, label=paper_label, color="C7")
     for xi, m, p, d in zip(x, mean, paper, delta, strict=True):
         if np.isfinite(d):
-            ax.annotate(
-                f"Δ {d:+.1f}",
-                (xi, max(np.nan_to_num(m), np.nan_to_num(p), 0) + 2),
-                ha="center",
-                fontsize=7,
-                color="C3",
-            )
+            top = max(np.nan_to_num(m), np.nan_to_num(p), 0) + 2
+            ax.annotate(f"Δ {d:+.1f}", (xi, top), ha="center", fontsize=7, color="C3")
     ax.set_xticks(x, labels, rotation=30, ha="right")
     ax.set_ylabel(f"{metric} (%)")
     ax.set_ylim(0, 110)
     ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     ax.grid(axis="y", alpha=0.3)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _titled(fig, title, ax)
 
 
 def plot_model_comparison(
@@ -292,27 +234,18 @@ def plot_model_comparison(
 ) -> Figure:
     """Horizontal bars of one value per method (e.g. Tables 5–7 beside our runs).
 
-    Parameters
-    ----------
-    table
-        DataFrame with a ``label`` column, a ``value`` column (percent) and optionally an
-        ``error`` column (std) and a ``group`` column (colours, e.g. "paper" / "ours").
+    ``table`` has the ``label`` and ``value`` (percent) columns, optionally an ``error`` (std)
+    and a ``group`` column (colours, e.g. "paper" / "ours").
     """
     names = table[label].astype(str).tolist()
     values = table[value].to_numpy(float)
-    errors = table[error].to_numpy(float) if error else None
+    errors = np.nan_to_num(table[error].to_numpy(float)) if error else None
     groups = table[group].astype(str).tolist() if group else ["" for _ in names]
     palette = {g: f"C{i}" for i, g in enumerate(dict.fromkeys(groups))}
     fig = _figure(8, 0.45 * len(names) + 1.4)
     ax = fig.subplots()
     y = np.arange(len(names))[::-1]
-    ax.barh(
-        y,
-        values,
-        xerr=None if errors is None else np.nan_to_num(errors),
-        color=[palette[g] for g in groups],
-        capsize=3,
-    )
+    ax.barh(y, values, xerr=errors, color=[palette[g] for g in groups], capsize=3)
     for yi, v in zip(y, values, strict=True):
         if np.isfinite(v):
             ax.text(v + 1, yi, f"{v:.1f}", va="center", fontsize=8)
@@ -320,15 +253,10 @@ def plot_model_comparison(
     ax.set_xlim(0, 110)
     ax.set_xlabel(f"{value} (%)")
     if group:
-        from matplotlib.patches import Patch
-
-        ax.legend(
-            handles=[Patch(color=c, label=g) for g, c in palette.items()], fontsize=8, loc="best"
-        )
+        handles = [Patch(color=c, label=g) for g, c in palette.items()]
+        ax.legend(handles=handles, fontsize=8, loc="best")
     ax.grid(axis="x", alpha=0.3)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _titled(fig, title, ax)
 
 
 def plot_protocol_comparison(
@@ -339,13 +267,8 @@ def plot_protocol_comparison(
 ) -> Figure:
     """Grouped bars: one group per model, one bar per evaluation protocol, mean ± std.
 
-    Parameters
-    ----------
-    table
-        DataFrame with columns ``model``, ``protocol``, ``runs``, ``<value> mean`` and
-        ``<value> std`` in percent (:func:`cmaf.experiments.speech.results_table`).
-    chance
-        Draw the chance level (percent) as a dashed line.
+    ``table`` is :func:`cmaf.experiments.speech.results_table` (columns ``model``, ``protocol``,
+    ``runs``, ``<value> mean``, ``<value> std``, percent); ``chance`` is drawn dashed.
     """
     models = list(dict.fromkeys(table["model"]))
     protocols = list(dict.fromkeys(table["protocol"]))
@@ -356,17 +279,11 @@ def plot_protocol_comparison(
     for k, protocol in enumerate(protocols):
         part = table[table["protocol"] == protocol].set_index("model")
         means = np.array([part[f"{value} mean"].get(m, np.nan) for m in models], dtype=float)
-        stds = np.array([part[f"{value} std"].get(m, np.nan) for m in models], dtype=float)
+        stds = np.nan_to_num([part[f"{value} std"].get(m, np.nan) for m in models])
         runs = [part["runs"].get(m, 0) for m in models]
         pos = x - 0.4 + width * (k + 0.5)
         ax.bar(
-            pos,
-            np.nan_to_num(means),
-            width,
-            yerr=np.nan_to_num(stds),
-            capsize=3,
-            label=protocol,
-            color=f"C{k}",
+            pos, np.nan_to_num(means), width, yerr=stds, capsize=3, label=protocol, color=f"C{k}"
         )
         for p, m, n in zip(pos, means, runs, strict=True):
             if np.isfinite(m):
@@ -381,9 +298,7 @@ def plot_protocol_comparison(
     ax.set_ylim(0, 110)
     ax.legend(fontsize=8, loc="upper right", frameon=False)
     ax.grid(axis="y", alpha=0.3)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _titled(fig, title, ax)
 
 
 def plot_stage_times(table, title: str | None = None) -> Figure:
@@ -400,17 +315,14 @@ def plot_stage_times(table, title: str | None = None) -> Figure:
     ax.set_xlabel("seconds")
     ax.set_xlim(0, max(seconds.max(), 1) * 1.2)
     ax.grid(axis="x", alpha=0.3)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _titled(fig, title, ax)
 
 
 def plot_tucker_scaling(result, title: str | None = None) -> Figure:
-    """Factorised Tucker fusion cost against T and against the ranks (``tucker.json``).
+    """Factorised Tucker fusion cost against T (left) and the product of the ranks (right).
 
-    Left: milliseconds (batch 32, forward) and millions of multiply-accumulates per sample
-    against the number of time steps; right: the same against the product of the three ranks.
-    Literal-path MACs are drawn for comparison.
+    Measured forward milliseconds per batch and multiply-accumulates per sample, from
+    ``tucker.json``; the literal path's MACs are drawn for comparison.
     """
     fig = _figure(10, 3.4)
     axes = fig.subplots(1, 2)
@@ -427,30 +339,15 @@ def plot_tucker_scaling(result, title: str | None = None) -> Figure:
         ax.set_xlabel(label)
         ax.set_ylabel("ms per batch", color="C0")
         twin = ax.twinx()
-        twin.plot(
-            x,
-            [r["factorised_macs_per_sample"] / 1e6 for r in rows],
-            "s--",
-            color="C1",
-            label="factorised M MAC / sample",
-        )
-        twin.plot(
-            x,
-            [r["literal_macs_per_sample"] / 1e6 for r in rows],
-            "^:",
-            color="C7",
-            label="literal M MAC / sample",
-        )
+        for path, style, color in (("factorised", "s--", "C1"), ("literal", "^:", "C7")):
+            macs = [r[f"{path}_macs_per_sample"] / 1e6 for r in rows]
+            twin.plot(x, macs, style, color=color, label=f"{path} M MAC / sample")
         twin.set_ylabel("M MAC per sample")
         if key == "scaling_ranks":
             ax.set_xscale("log")
-        lines = ax.get_legend_handles_labels()
-        more = twin.get_legend_handles_labels()
-        ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="upper left")
+        ax.legend(handles=[*ax.lines, *twin.lines], fontsize=7, loc="upper left")
         ax.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title)
-    return fig
+    return _titled(fig, title)
 
 
 def plot_attention(
@@ -460,14 +357,9 @@ def plot_attention(
     per_head: bool = True,
     title: str | None = None,
 ) -> Figure:
-    """Attention heatmaps, one row per map (e.g. before / after training).
+    """Attention heatmaps of one clip, one row per ``name -> (heads, Tq, Tk)`` or ``(Tq, Tk)`` map.
 
-    Parameters
-    ----------
-    maps
-        ``row name -> (heads, Tq, Tk)`` (or ``(Tq, Tk)``) weights for one clip.
-    per_head
-        Show every head and the head average; else only the average.
+    Each row shows every head and the head average (only the average unless ``per_head``).
     """
     rows = {k: np.asarray(v, dtype=float) for k, v in maps.items()}
     rows = {k: (v[None] if v.ndim == 2 else v) for k, v in rows.items()}
@@ -478,12 +370,9 @@ def plot_attention(
     for r, (name, att) in enumerate(rows.items()):
         panels = [(f"head {h + 1}", att[h]) for h in range(att.shape[0])] if per_head else []
         panels.append(("head average", att.mean(axis=0)))
-        for c in range(cols):
-            ax = axes[r][c]
-            if c >= len(panels):
-                ax.axis("off")
-                continue
-            sub, data = panels[c]
+        for ax in axes[r][len(panels) :]:
+            ax.axis("off")
+        for c, (ax, (sub, data)) in enumerate(zip(axes[r], panels, strict=False)):
             im = ax.imshow(data, origin="lower", aspect="auto", cmap="magma", vmin=0)
             ax.set_title(f"{name}: {sub}", fontsize=8)
             if c == 0:
@@ -492,9 +381,7 @@ def plot_attention(
                 ax.set_xlabel(key_label, fontsize=8)
             ax.tick_params(labelsize=7)
             fig.colorbar(im, ax=ax, shrink=0.7).ax.tick_params(labelsize=6)
-    if title:
-        fig.suptitle(title)
-    return fig
+    return _titled(fig, title)
 
 
 def plot_alignment_profile(
@@ -503,16 +390,10 @@ def plot_alignment_profile(
     band: int | None = None,
     title: str | None = None,
 ) -> Figure:
-    """Mean attention weight against diagonal offset (key step − query step).
+    """Mean attention weight against diagonal offset, ``name -> (offsets, profile)``.
 
-    Parameters
-    ----------
-    profiles
-        ``name -> (offsets, profile)`` from :func:`cmaf.evaluation.alignment.diagonal_profile`.
-    uniform
-        Weight of uniform attention (drawn as a dashed line).
-    band
-        Half-width of the scoring band (shaded).
+    The profiles come from :func:`cmaf.evaluation.alignment.diagonal_profile`; ``uniform``
+    attention's weight is drawn dashed, the scoring band of half-width ``band`` shaded.
     """
     fig = _figure(6.5, 3.2)
     ax = fig.subplots()
@@ -526,9 +407,7 @@ def plot_alignment_profile(
     ax.set_ylabel("mean attention weight")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _titled(fig, title, ax)
 
 
 def plot_correlation_heatmap(
@@ -536,13 +415,7 @@ def plot_correlation_heatmap(
     title: str | None = None,
     annotate: bool = True,
 ) -> Figure:
-    """Pearson correlation heatmap (Figure 11): diverging colours, −1 blue to +1 red.
-
-    Parameters
-    ----------
-    corr
-        DataFrame of coefficients (rows × columns, e.g. acoustic × visual).
-    """
+    """Pearson correlation heatmap of a DataFrame of coefficients (Figure 11), −1 blue to +1 red."""
     import seaborn as sns
 
     fig = _figure(0.9 * corr.shape[1] + 3.2, 0.55 * corr.shape[0] + 1.6)
@@ -561,9 +434,7 @@ def plot_correlation_heatmap(
     )
     ax.tick_params(axis="x", rotation=30)
     ax.tick_params(axis="y", rotation=0)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _titled(fig, title, ax)
 
 
 def plot_robustness(
@@ -583,12 +454,9 @@ def plot_robustness(
     summary = summarize(rows, metric)
     models = list(dict.fromkeys(str(r["model"]) for r in rows))
     kinds = {str(r["kind"]) for r in rows}
+    noise = ("white-noise", "speech-noise")
     # Only the corruptions that were swept (an audio-only sweep has no occlusion or offset).
-    panels = [
-        k
-        for k in ("white-noise", "speech-noise", "occlude-upper", "occlude-lower", "offset")
-        if k in kinds
-    ]
+    panels = [k for k in (*noise, "occlude-upper", "occlude-lower", "offset") if k in kinds]
     grid_rows = len(panels) // 3 + 1
     fig = _figure(13.5, 2.6 * grid_rows)
     axes = fig.subplots(grid_rows, 3, squeeze=False).ravel()
@@ -604,7 +472,7 @@ def plot_robustness(
             if not points or (model, "clean", 0.0) not in summary:
                 continue
             clean = summary[(model, "clean", 0.0)]
-            if kind in ("white-noise", "speech-noise"):
+            if kind in noise:
                 x_clean = max(p[0] for p in points) + 10.0  # clean drawn at the weak end
                 points = [(x_clean, clean[0], clean[1]), *sorted(points, reverse=True)]
             elif kind == "offset":
@@ -613,58 +481,39 @@ def plot_robustness(
                 points = [(0.0, clean[0], clean[1]), *points]
             x, mean, std = (np.array(v, dtype=float) for v in zip(*points, strict=True))
             ax.errorbar(
-                x,
-                100 * mean,
-                yerr=100 * std,
-                marker="o",
-                ms=3,
-                lw=1.2,
-                capsize=2,
-                color=f"C{i}",
-                label=model,
+                x, 100 * mean, yerr=100 * std, fmt="-o", ms=3, lw=1.2, capsize=2, color=f"C{i}"
             )
-        if kind in ("white-noise", "speech-noise"):
+        ax.set_xlabel(KINDS[kind][0] + ("  (leftmost point: clean)" if kind in noise else ""))
+        if kind in noise:
             ax.invert_xaxis()
-            ticks = ax.get_xticks()
-            ax.set_xlabel(KINDS[kind][0] + "  (leftmost point: clean)")
-            ax.set_xticks(ticks)
-        else:
-            ax.set_xlabel(KINDS[kind][0])
+            ax.set_xticks(ax.get_xticks())
         ax.set_title(kind, fontsize=9)
         ax.set_ylabel(f"{metric} (%)")
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
-        if chance is not None:
-            ax.axhline(chance, ls="--", color="0.5", lw=1)
     ax = axes[len(panels)]
     width = 0.8 / 3
     for j, kind in enumerate(("clean", "missing-audio", "missing-video")):
         values = [
             summary.get((m, kind, 0.0 if kind == "clean" else 1.0), (np.nan,))[0] for m in models
         ]
-        ax.bar(
-            np.arange(len(models)) - 0.4 + width * (j + 0.5),
-            100 * np.array(values),
-            width,
-            color=f"0.{3 + 2 * j}",
-            label=kind,
-        )
+        pos = np.arange(len(models)) - 0.4 + width * (j + 0.5)
+        ax.bar(pos, 100 * np.array(values), width, color=f"0.{3 + 2 * j}", label=kind)
     ax.set_xticks(np.arange(len(models)), models, fontsize=7, rotation=30)
     ax.set_ylim(0, 100)
     ax.set_title("missing modality (zero signal)", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     if chance is not None:
-        ax.axhline(chance, ls="--", color="0.5", lw=1)
+        for ax in axes[: len(panels) + 1]:
+            ax.axhline(chance, ls="--", color="0.5", lw=1)
     handles = [
-        matplotlib.lines.Line2D([], [], color=f"C{i}", marker="o", ms=3, label=model)
+        Line2D([], [], color=f"C{i}", marker="o", ms=3, label=model)
         for i, model in enumerate(models)
     ]
     fig.legend(
         handles=handles, loc="outside upper center", ncols=len(models), fontsize=8, frameon=False
     )
-    if title:
-        fig.suptitle(title)
-    return fig
+    return _titled(fig, title)
 
 
 def plot_attention_shares(rows: Sequence[dict], model: str = "cmaf") -> Figure:
