@@ -2,35 +2,17 @@
 
 Kumar, H.; Aruldoss, M.; Wynn, M. *Cross-Modal Attention Fusion: A Deep Learning and Affective
 Computing Model for Emotion Recognition*. Multimodal Technol. Interact. 2025, 9(12), 116.
-https://doi.org/10.3390/mti9120116
 
-The paper's numbers are typed in once, in ``cmaf/paper_data/``: one CSV per table (a row per
-record, a column per field of the record's dataclass below, and ``source``: the table or section
-of the paper), and the reference list in ``references.bib`` (entry ``refNN`` is reference [NN],
-``kumar2025`` the paper). The tests check the transcription for internal consistency (for
-instance that every F1 of Tables 1–3 is the harmonic mean of its precision and recall, within
-the paper's two-decimal rounding).
+The numbers are typed in once, in ``cmaf/paper_data/``: one CSV per table (a column per field of
+the record dataclass below, and ``source``: the table or section of the paper) and the reference
+list in ``references.bib`` (entry ``refNN`` is reference [NN]). :data:`DATASET_FACTS` holds what
+the datasets' own papers (refs [38]-[40]) say, apart from the paper's claims. The functions give
+the tables as DataFrames and put a replication's results beside them (:func:`compare_per_class`,
+:func:`compare_accuracy`).
 
-Contents
---------
-* :data:`PER_CLASS` (Tables 1–3; also :data:`LABEL_MAPS`), :data:`TABLE4` (see
-  :data:`TABLE4_NOTE` on the paper's swapped definitions of WA and UA), :data:`CITED` (Tables
-  5–7: the methods compared against, and the paper's own row), :data:`DATASET_PROFILES` (Table
-  A2) and :data:`STATED` (single values stated in Appendices A–D).
-* :data:`STUDY_FLOW` and :data:`REVIEW_SEARCH` (Section 2.1), :data:`RESEARCH_QUESTIONS`
-  (Section 1), :data:`FUSION_TAXONOMY`, :data:`FUSION_FAMILIES` and
-  :data:`CONCEPTUAL_FRAMEWORK` (Section 3.1, Figure 4), and ``REFERENCES``.
-* :data:`DATASET_FACTS` — what the datasets' own papers say (refs [38]–[40]), kept apart from the
-  paper's claims so the two can be compared.
-* DataFrame helpers (:func:`per_class_table`, :func:`table4`, :func:`cited_methods`, ...) and the
-  comparisons :func:`compare_per_class` and :func:`compare_accuracy` (a replication's mean ± std
-  beside the paper's value, with the difference).
-
-The reference list is read with pybtex (installed with the ``book`` extra's sphinxcontrib-bibtex)
-on first use: ``REFERENCES`` maps each number to the entry as the paper prints it. Listed under
-``sphinx: extra_extensions`` in ``_config.yml``, this module is also the Sphinx extension that
-gives the book's References sections that format (the pybtex style ``cmaf_paper``), labelled
-with the paper's numbers.
+``REFERENCES`` is read with pybtex (the ``book`` extra) on first use. Listed under ``sphinx:
+extra_extensions`` in ``_config.yml``, this module is also the Sphinx extension that registers
+the pybtex style ``cmaf_paper``: the book's References printed as the paper's, with its numbers.
 """
 
 from __future__ import annotations
@@ -38,7 +20,6 @@ from __future__ import annotations
 import ast
 import csv
 import functools
-import itertools
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -47,19 +28,6 @@ from importlib import resources
 from typing import Any
 
 from cmaf.data.registry import SPECS
-
-# REFERENCES is read on first use, by __getattr__ below.
-__all__ = [  # noqa: F822
-    "CITATION", "CITED", "CONCEPTUAL_FRAMEWORK", "DATASETS", "DATASET_FACTS", "DATASET_PROFILES",
-    "DISPLAY_NAMES", "DOI", "FUSION_FAMILIES", "FUSION_TAXONOMY", "LABEL_MAPS", "PER_CLASS",
-    "REFERENCES", "RESEARCH_QUESTIONS", "REVIEW_SEARCH", "STATED", "STUDY_FLOW", "SYNONYMS",
-    "TABLE4", "TABLE4_COLUMNS", "TABLE4_NOTE",
-    "AccuracyResult", "CitedResult", "DatasetFact", "DatasetProfile", "FrameworkStage",
-    "FusionStrategy", "PerClassResult", "Stated", "StudyFlowStage", "bib_key", "canonical_label",
-    "cited_methods", "class_names", "compare_accuracy", "compare_per_class", "dataset_facts",
-    "dataset_profiles", "f1_consistency", "fusion_taxonomy", "mean_recall", "per_class_table",
-    "reference", "references", "short_citation", "stated", "stated_table", "study_flow", "table4",
-]  # fmt: skip
 
 # Also entry ``kumar2025`` of references.bib, which the tests check against these two.
 CITATION = (
@@ -90,9 +58,6 @@ TABLE4_NOTE = (
 )
 
 
-# ================================================================================ records
-
-
 @dataclass(frozen=True)
 class PerClassResult:
     """One column of Tables 1–3 (the paper prints classes as columns), in percent."""
@@ -118,15 +83,11 @@ class AccuracyResult:
 
 @dataclass(frozen=True)
 class CitedResult:
-    """One row of Tables 5–7: a method the paper compares against, or its own model.
-
-    ``source_ref`` is the number in the paper's reference list (``None`` for the paper's own
-    "Proposed Model" row); ``cite`` is how the paper's text names the work.
-    """
+    """One row of Tables 5–7: a method the paper compares against, or its own model."""
 
     dataset: str
-    source_ref: int | None
-    cite: str
+    source_ref: int | None  # number in the reference list; None for the "Proposed Model" rows
+    cite: str  # how the paper's text names the work
     fusion: str
     accuracy: float
     remarks: str
@@ -134,6 +95,7 @@ class CitedResult:
 
     @property
     def method(self) -> str:
+        """``"[n] <cite>"``, or the paper's own model."""
         if self.source_ref is None:
             return "Proposed Model (Kumar et al. 2025)"
         return f"[{self.source_ref}] {self.cite}"
@@ -174,13 +136,7 @@ class DatasetFact:
 
 @dataclass(frozen=True)
 class StudyFlowStage:
-    """One box of the narrative review's record flow (Section 2.1).
-
-    Section 2.1: "A total of 178 records were identified, 28 duplicates were removed, 150 articles
-    were screened, and 92 full-text papers were examined. Of these, 68 studies met the inclusion
-    criteria". The paper gives no reason for the 150 -> 92 and 92 -> 68 drops beyond its
-    inclusion / exclusion criteria.
-    """
+    """One box of the narrative review's record flow (Section 2.1)."""
 
     stage: str
     count: int
@@ -190,13 +146,7 @@ class StudyFlowStage:
 
 @dataclass(frozen=True)
 class FusionStrategy:
-    """One fusion strategy of Section 3.1's taxonomy, with the references the paper cites.
-
-    Section 3.1: "early fusion [18], late fusion [20], hybrid fusion [21], model-level fusion
-    [69], hierarchical fusion [70], rule-based decision-level fusion [71], and estimation-based
-    fusion [72]. These fusions are mainly subdivisions of Intra-modal fusion and Cross-modal
-    fusion [45]." Section 1 also cites [19] for early and [20] for late fusion.
-    """
+    """One fusion strategy of Section 3.1's taxonomy, with the references the paper cites."""
 
     name: str
     refs: tuple[int, ...]
@@ -207,21 +157,12 @@ class FusionStrategy:
 
 @dataclass(frozen=True)
 class FrameworkStage:
-    """One column of the conceptual framework (Figure 4), as Section 3.1 describes it.
-
-    ``advances`` are (text, refs) pairs (Figure 4 shades them grey); ``limitations`` are
-    (text, refs) pairs (Figure 4 marks them with "!"). Figure 4 itself is an image ("the
-    evolution of fusion mechanisms for audio and video data from uni-modal to cross-modal
-    approaches"); this is a reading of the text around it, not a transcription of the picture.
-    """
+    """One column of Figure 4 as Section 3.1 describes it: a reading of the text, not the image."""
 
     title: str
-    advances: tuple[tuple[str, tuple[int, ...]], ...]
-    limitations: tuple[tuple[str, tuple[int, ...]], ...]
+    advances: tuple[tuple[str, tuple[int, ...]], ...]  # shaded grey in Figure 4
+    limitations: tuple[tuple[str, tuple[int, ...]], ...]  # marked "!" in Figure 4
     source: str = "Section 3.1 (Figure 4)"
-
-
-# ================================================================================ loading
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -338,9 +279,6 @@ CONCEPTUAL_FRAMEWORK: tuple[FrameworkStage, ...] = _conceptual_framework()
 SYNONYMS: dict[str, str] = {r["word"]: r["label"] for r in _rows("synonyms.csv")}
 
 
-# ================================================================================ helpers
-
-
 def _check_dataset(dataset: str) -> str:
     key = str(dataset).lower()
     if key not in DATASETS:
@@ -363,11 +301,7 @@ def class_names(dataset: str) -> list[str]:
 
 
 def per_class_table(dataset: str):
-    """Table 1, 2 or 3 as a DataFrame: one row per class (the paper prints the transpose).
-
-    Index: canonical label. Columns: ``paper_label``, ``precision``, ``recall``, ``f1`` (percent,
-    as printed) and ``source``.
-    """
+    """Table 1, 2 or 3 with a row per class (the paper prints the transpose), by our label."""
     import pandas as pd
 
     key = _check_dataset(dataset)
@@ -376,46 +310,33 @@ def per_class_table(dataset: str):
 
 
 def mean_recall(dataset: str) -> float:
-    """Mean of the per-class recalls of Table 1, 2 or 3 (percent): UA as the literature defines it.
-
-    Computed from the table, so a reader can compare it with Table 4's columns.
-    """
+    """Mean per-class recall of Table 1, 2 or 3 (percent): UA as the literature defines it."""
     key = _check_dataset(dataset)
     values = [r.recall for r in PER_CLASS if r.dataset == key]
     return sum(values) / len(values)
 
 
 def f1_consistency(tolerance: float = 0.011):
-    """Check Tables 1–3: is each printed F1 the harmonic mean of its printed P and R?
+    """Is each F1 of Tables 1–3 the harmonic mean of its P and R, within ``tolerance``?
 
-    Returns a DataFrame with one row per (dataset, class): the printed F1, ``2PR / (P + R)``
-    from the printed P and R, their difference and ``consistent`` (``|difference| <=
-    tolerance``; the default allows the two-decimal rounding of P, R and F1).
+    One row per (dataset, class); the default tolerance allows the two-decimal rounding.
     """
     import pandas as pd
 
-    rows = []
-    for r in PER_CLASS:
-        harmonic = 2 * r.precision * r.recall / (r.precision + r.recall)
-        rows.append(
-            {
-                "dataset": r.dataset,
-                "label": r.label,
-                "source": r.source,
-                "f1_printed": r.f1,
-                "f1_from_p_r": harmonic,
-                "difference": r.f1 - harmonic,
-                "consistent": abs(r.f1 - harmonic) <= tolerance,
-            }
-        )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(PER_CLASS)
+    p, r, f1 = table["precision"], table["recall"], table["f1"]
+    harmonic = 2 * p * r / (p + r)
+    frame = table[["dataset", "label", "source"]].assign(
+        f1_printed=f1, f1_from_p_r=harmonic, difference=f1 - harmonic
+    )
+    frame["consistent"] = frame["difference"].abs() <= tolerance
+    return frame
 
 
 def table4():
-    """Table 4 as a DataFrame, the paper's column names verbatim, plus ``source``.
+    """Table 4 with the paper's column names, and the literature's UA from Tables 1–3 beside it.
 
-    Also adds ``mean recall (Tables 1-3)``: the mean per-class recall computed from Tables
-    1–3, i.e. what UA would be under the literature's definition (see :data:`TABLE4_NOTE`).
+    See :data:`TABLE4_NOTE` and :func:`mean_recall`.
     """
     import pandas as pd
 
@@ -433,25 +354,13 @@ def table4():
 
 
 def cited_methods(dataset: str | None = None):
-    """Tables 5–7 (all, or one dataset's) as a DataFrame.
-
-    Columns: ``dataset``, ``source_ref`` (reference number, ``<NA>`` for the paper's own row),
-    ``method``, ``fusion``, ``accuracy`` (percent), ``remarks``, ``source``.
-    """
+    """Tables 5–7 (all, or one dataset's); ``source_ref`` is ``<NA>`` for the paper's own row."""
     import pandas as pd
 
     rows = CITED if dataset is None else [c for c in CITED if c.dataset == _check_dataset(dataset)]
-    frame = pd.DataFrame(
-        {
-            "dataset": [c.dataset for c in rows],
-            "source_ref": pd.array([c.source_ref for c in rows], dtype="Int64"),
-            "method": [c.method for c in rows],
-            "fusion": [c.fusion for c in rows],
-            "accuracy": [c.accuracy for c in rows],
-            "remarks": [c.remarks for c in rows],
-            "source": [c.source for c in rows],
-        }
-    )
+    frame = pd.DataFrame(rows).rename(columns={"cite": "method"})
+    frame["source_ref"] = pd.array([c.source_ref for c in rows], dtype="Int64")
+    frame["method"] = [c.method for c in rows]
     return frame
 
 
@@ -504,17 +413,9 @@ def study_flow():
     """Section 2.1's record counts as a DataFrame, with the drop between stages computed."""
     import pandas as pd
 
-    counts = [s.count for s in STUDY_FLOW]
-    removed = [None, *(a - b for a, b in itertools.pairwise(counts))]
-    return pd.DataFrame(
-        {
-            "stage": [s.stage for s in STUDY_FLOW],
-            "count": counts,
-            "removed": pd.array(removed, dtype="Int64"),
-            "why": [s.removed_reason for s in STUDY_FLOW],
-            "source": [s.source for s in STUDY_FLOW],
-        }
-    )
+    frame = pd.DataFrame(STUDY_FLOW).rename(columns={"removed_reason": "why"})
+    frame.insert(2, "removed", (-frame["count"].diff()).astype("Int64"))
+    return frame
 
 
 def fusion_taxonomy():
@@ -532,9 +433,6 @@ def fusion_taxonomy():
     )
 
 
-# ================================================================================ comparisons
-
-
 def _pct(value: float | None) -> float:
     return math.nan if value is None else 100.0 * float(value)
 
@@ -544,22 +442,10 @@ def compare_per_class(
 ):
     """A replication's per-class mean ± std beside Table 1, 2 or 3, with the differences.
 
-    Parameters
-    ----------
-    summary
-        The output of :func:`cmaf.evaluation.runs.aggregate_runs` (``mean_std`` holds
-        ``"f1/<label>": [mean, std]`` as fractions) for runs on ``dataset``'s classes.
-    dataset
-        Which of the paper's tables to compare with.
-    metrics
-        Any of ``precision``, ``recall``, ``f1``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per class of the paper's table (its order; classes our runs lack give NaN),
-        columns for each metric: ``<m> ours`` (text ``mean ± std``), ``<m> mean``, ``<m> std``,
-        ``<m> paper`` and ``<m> Δ`` (ours − paper), all in percent.
+    ``summary`` is :func:`cmaf.evaluation.runs.aggregate_runs` output (``mean_std`` holds
+    ``"<metric>/<label>": [mean, std]`` as fractions). One row per class of the paper's table;
+    per metric the columns ``ours`` (text), ``mean``, ``std``, ``paper`` and ``Δ`` (ours −
+    paper), in percent; NaN for a class the runs lack.
     """
     import pandas as pd
 
@@ -572,20 +458,10 @@ def compare_per_class(
     for metric in metrics:
         if metric not in ("precision", "recall", "f1"):
             raise ValueError(f"metric {metric!r}: use precision, recall or f1")
-        means, stds, texts = [], [], []
-        for label in paper.index:
-            pair = stats.get(f"{metric}/{label}")
-            if pair is None:
-                means.append(math.nan)
-                stds.append(math.nan)
-                texts.append("—")
-            else:
-                means.append(_pct(pair[0]))
-                stds.append(_pct(pair[1]))
-                texts.append(format_mean_std(pair[0], pair[1]))
-        out[f"{metric} ours"] = texts
-        out[f"{metric} mean"] = means
-        out[f"{metric} std"] = stds
+        pairs = [stats.get(f"{metric}/{label}") for label in paper.index]
+        out[f"{metric} ours"] = ["—" if p is None else format_mean_std(p[0], p[1]) for p in pairs]
+        out[f"{metric} mean"] = [math.nan if p is None else _pct(p[0]) for p in pairs]
+        out[f"{metric} std"] = [math.nan if p is None else _pct(p[1]) for p in pairs]
         out[f"{metric} paper"] = paper[metric]
         out[f"{metric} Δ"] = out[f"{metric} mean"] - paper[metric]
     return out
@@ -598,26 +474,10 @@ def compare_accuracy(
 ):
     """A replication's WA and UA (mean ± std over runs) beside Table 4.
 
-    Our WA (overall accuracy) sits beside the paper's "Weighted Accuracy" column, which equals
-    the accuracies of Tables 5–7; our UA (mean per-class recall) beside its "Unweighted
-    Accuracy" column and beside the mean recall computed from Tables 1–3 (see
-    :data:`TABLE4_NOTE`).
-
-    Parameters
-    ----------
-    summary
-        :func:`cmaf.evaluation.runs.aggregate_runs` output.
-    dataset
-        Which row of Table 4.
-    intervals
-        The ``ci95`` dict of each run's ``metrics.json`` (optional); their ``accuracy`` and
-        ``ua`` intervals are listed per run, in percent.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Rows ``WA`` and ``UA``; columns ``ours`` (text), ``mean``, ``std``, ``95% CI per run``,
-        ``paper column``, ``paper``, ``Δ`` (ours − paper) and ``mean recall (Tables 1-3)``.
+    Our WA (overall accuracy) sits beside the paper's "Weighted Accuracy" column, our UA (mean
+    per-class recall) beside its "Unweighted Accuracy" column and the mean recall of Tables 1–3
+    (see :data:`TABLE4_NOTE`). ``summary`` is :func:`cmaf.evaluation.runs.aggregate_runs`
+    output; ``intervals``, optional, the ``ci95`` dict of each run's ``metrics.json``.
     """
     import pandas as pd
 
@@ -652,8 +512,6 @@ def compare_accuracy(
         )
     return pd.DataFrame(records).set_index("metric")
 
-
-# ================================================================================ references
 
 _MONTHS = (
     "January February March April May June July August September October November December"
@@ -697,8 +555,8 @@ def _date(iso: str) -> str:
 def _format(entry):
     """One entry as the paper (MDPI style) prints it, as :class:`pybtex.richtext.Text`.
 
-    Plain text of the result is the reference exactly as printed; the rich text italicises
-    journal and book titles and links URLs and the DOI.
+    Its plain text is the reference as printed; journal and book titles are in italics, URLs
+    and the DOI are links.
     """
     from pybtex.richtext import HRef, Tag, Text
 
@@ -819,10 +677,8 @@ def short_citation(number: int) -> str:
 def setup(app) -> dict[str, Any]:
     """Sphinx extension: register the pybtex style ``cmaf_paper`` for the book's bibliographies.
 
-    It prints entries as the paper does and labels them with their number in the paper's
-    reference list, so ``[45]`` in a chapter and in its References section is the paper's [45].
-    Chapters select it per directive (``:style: cmaf_paper``), so a build without a .bib (and
-    without sphinxcontrib-bibtex) loads this extension all the same.
+    Entries print as in the paper, labelled with its numbers. Chapters select the style per
+    directive, so a build without a .bib loads this extension all the same.
     """
     from pybtex.plugin import register_plugin
 

@@ -1,32 +1,19 @@
 """Training-time augmentation (paper Table A1), applied to loaded tensors, train split only.
 
 Table A1 lists audio pitch shifting, time stretching and background noise, and video horizontal
-flip, rotation and random cropping, without parameters; the ranges below are ours.
+flip, rotation and random cropping, without parameters; the ranges are ours. The cache stores
+log-Mel spectrograms, so the audio augmentations approximate their waveform counterparts on the
+spectrogram (cheap on CPU, no phase vocoder):
 
-The cache stores log-Mel spectrograms, not waveforms, so the audio augmentations work on the
-spectrogram, which keeps them cheap on CPU (no phase vocoder, no re-computed STFT):
+* **pitch shift**: scale the Mel-bin axis by ``2 ** (semitones / 12)`` (exact on a linear
+  frequency axis; on the Mel axis the low bands are slightly misplaced);
+* **time stretch**: resample the frame axis, then centre-crop or pad with silence back to the
+  original length (the audio no longer lines up frame-for-frame with the video);
+* **background noise**: noise of equal mean power in every Mel band, mixed in the power domain
+  at a random SNR (:func:`add_noise_mel`).
 
-* **pitch shift** ≈ scaling the Mel-bin axis by ``2 ** (semitones / 12)`` (bilinear
-  interpolation). Exact for a linear-frequency axis; on the Mel axis it shifts high bands
-  correctly in proportion but slightly misplaces low ones (the Mel scale is nearly linear below
-  1 kHz, logarithmic above).
-* **time stretch** ≈ resampling the frame axis by a rate, then centre-cropping or padding (with
-  the spectrogram's minimum, i.e. silence) back to the original frame count; the audio then no
-  longer lines up frame-for-frame with the video, which is the nature of a time stretch.
-* **background noise**: noise added in the power domain at a random SNR:
-  ``log(exp(x) + n)`` with ``n`` an exponentially distributed periodogram (the power spectrum
-  of Gaussian noise) of mean ``mean(exp(x)) / 10 ** (snr / 10)``, the same in every Mel band.
-  That is not white noise, which puts more power into the wider high bands; the robustness
-  sweep (:mod:`cmaf.experiments.robustness`) tests white and speech-shaped noise, which
-  training never adds, and keeps each noisy clip at its clean level, which training does not
-  (a noisy training clip is louder, as background noise makes a recording). The SNR range
-  reaches down to -5 dB (see :class:`AugmentConfig`).
-
-Not in Table A1: **SpecAugment-style masking** (Park et al. 2019, Interspeech), off unless
-``spec_masks > 0``: a few bands of Mel bins and a few stretches of frames are set to the clip's
-mean log-Mel, so the network cannot rely on any one band or moment.
-
-Video augmentations use one random draw per clip, so every frame of a clip moves the same way.
+Not in Table A1 and off by default: SpecAugment-style masking (Park et al. 2019). Video
+augmentations use one random draw per clip, so every frame of a clip moves the same way.
 """
 
 from __future__ import annotations
@@ -40,49 +27,28 @@ import torch.nn.functional as F
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Which augmentations run and how strongly (each one fires with probability ``p``).
+    """Which augmentations run and how strongly; each enabled one fires with probability ``p``."""
 
-    Parameters
-    ----------
-    pitch_shift, max_semitones
-        Shift the Mel axis by a uniform amount in ``[-max_semitones, max_semitones]``.
-    time_stretch, stretch_range
-        Stretch rate drawn uniformly from ``stretch_range`` (``> 1`` speeds up).
-    noise, snr_db
-        Add noise of equal power in every Mel band at an SNR drawn uniformly from ``snr_db``
-        (dB). The range reaches down to -5 dB so that the model meets loud noise in training;
-        trained only on mild noise, it can read heavy test noise as a class cue (breathy
-        "sad", loud high-arousal voices). The range alone does not make the robustness curves
-        monotone: BatchNorm statistics averaged over these partly noisy batches also shift
-        clean clips, which ``train.precise_bn`` corrects (``benchmarks/README.md``:
-        ``noise_augmentation.py``, ``batchnorm_statistics.py``).
-    hflip
-        Mirror every frame left-right.
-    rotation, max_degrees
-        Rotate every frame by one angle in ``[-max_degrees, max_degrees]``.
-    random_crop, crop_scale
-        Crop a random square whose side is a fraction in ``crop_scale`` of the frame, resized
-        back to the frame size.
-    p
-        Probability that each enabled augmentation is applied to a clip.
-    spec_masks, mask_fraction
-        SpecAugment (not in Table A1): this many frequency masks and this many time masks on
-        every training clip, each of a width drawn uniformly from 0 to ``mask_fraction`` of its
-        axis (0 masks: off).
-    """
-
-    pitch_shift: bool = True
+    pitch_shift: bool = True  # by a uniform amount in [-max_semitones, max_semitones]
     max_semitones: float = 2.0
-    time_stretch: bool = True
+    time_stretch: bool = True  # at a rate drawn uniformly from stretch_range (> 1 speeds up)
     stretch_range: tuple[float, float] = (0.9, 1.1)
+    # Noise of equal power in every Mel band at an SNR (dB) drawn uniformly from snr_db (Table
+    # A1 gives no range). It reaches down to -5 dB so that the model meets loud noise in
+    # training; trained only on mild noise, it can read heavy test noise as a class cue
+    # (benchmarks/README.md: noise_augmentation.py; the shift this causes in BatchNorm
+    # statistics is corrected by train.precise_bn).
     noise: bool = True
-    snr_db: tuple[float, float] = (-5.0, 30.0)  # Table A1 gives no range
-    hflip: bool = True
-    rotation: bool = True
+    snr_db: tuple[float, float] = (-5.0, 30.0)
+    hflip: bool = True  # mirror every frame left-right
+    rotation: bool = True  # every frame by one angle in [-max_degrees, max_degrees]
     max_degrees: float = 10.0
+    # Crop a random square whose side is a fraction in crop_scale of the frame, resized back.
     random_crop: bool = True
     crop_scale: tuple[float, float] = (0.8, 1.0)
     p: float = 0.5
+    # SpecAugment (not in Table A1): this many frequency and time masks on every training clip,
+    # each up to mask_fraction of its axis wide (0: off).
     spec_masks: int = 0
     mask_fraction: float = 0.125
 
@@ -107,22 +73,6 @@ def _fires(p: float, generator: torch.Generator | None) -> bool:
     return torch.rand((), generator=generator).item() < p
 
 
-def _fit(x: torch.Tensor, size: int, dim: int, fill: float) -> torch.Tensor:
-    """Centre-crop or pad ``x`` along ``dim`` to ``size`` (padding with ``fill``)."""
-    n = x.shape[dim]
-    if n == size:
-        return x
-    if n > size:
-        start = (n - size) // 2
-        return x.narrow(dim, start, size)
-    shape = list(x.shape)
-    shape[dim] = size
-    out = torch.full(shape, fill, dtype=x.dtype)
-    start = (size - n) // 2
-    out.narrow(dim, start, n).copy_(x)
-    return out
-
-
 def pitch_shift_mel(mel: torch.Tensor, semitones: float) -> torch.Tensor:
     """Approximate pitch shift of a ``(C, n_mels, T)`` log-Mel by scaling the Mel axis."""
     _, n_mels, frames = mel.shape
@@ -140,7 +90,12 @@ def time_stretch_mel(mel: torch.Tensor, rate: float) -> torch.Tensor:
     _, n_mels, frames = mel.shape
     stretched = max(1, round(frames / rate))
     out = F.interpolate(mel[None], size=(n_mels, stretched), mode="bilinear", align_corners=False)
-    return _fit(out[0], frames, dim=2, fill=float(mel.min()))
+    # Back to ``frames``: centre-crop, or centre-pad with the minimum (silence).
+    if stretched >= frames:
+        start = (stretched - frames) // 2
+        return out[0, :, :, start : start + frames]
+    left = (frames - stretched) // 2
+    return F.pad(out[0], (left, frames - stretched - left), value=float(mel.min()))
 
 
 def add_noise_mel(
@@ -152,17 +107,17 @@ def add_noise_mel(
 ) -> torch.Tensor:
     """Add noise at ``snr_db`` to a log-power Mel spectrogram ``(..., n_mels, T)``.
 
-    The noise is mixed in the power domain (the speech-noise cross term, zero on average, is
-    dropped): each time-frequency cell gets an exponentially distributed power, the periodogram
-    of Gaussian noise. ``shape`` ``(n_mels,)`` is the noise's mean power per band relative to
-    its mean over bands (``None``: the same in every band, as the training augmentation uses).
-    The SNR is the ratio of the clip's mean power to the noise's mean power.
+    Each cell gets an exponentially distributed noise power (the periodogram of Gaussian noise),
+    added in the power domain; the SNR is the ratio of the clip's mean power to the noise's.
 
-    With ``keep_level`` the mixture is scaled back to the clean clip's mean power, as a
-    recording's gain would be set to the talker: the SNR is unchanged, but a lower SNR no
-    longer also makes the clip louder (loudness is itself an emotion cue, see
-    :class:`cmaf.experiments.robustness.SweepConfig`). The log-Mel floor (``log_offset``) is
-    scaled with the mixture; it is far below any cell that holds noise.
+    Parameters
+    ----------
+    shape
+        ``(n_mels,)`` mean noise power per band relative to its mean over bands (``None``: the
+        same in every band, as in training).
+    keep_level
+        Scale the mixture back to the clean clip's mean power, so that a lower SNR does not
+        also make the clip louder (loudness is an emotion cue).
     """
     power = mel.exp()
     level = power.mean() / (10.0 ** (snr_db / 10.0))
@@ -198,10 +153,8 @@ def mask_mel(
 ) -> torch.Tensor:
     """SpecAugment's frequency and time masking of a ``(C, n_mels, T)`` log-Mel tensor.
 
-    ``n_masks`` bands of Mel bins and ``n_masks`` stretches of frames, each of a width drawn
-    uniformly from ``0 .. max_fraction`` of its axis at a uniform position, are set to the
-    clip's mean value (which is silence-neutral after any standardisation). Returns a new
-    tensor.
+    ``n_masks`` bands of Mel bins and ``n_masks`` stretches of frames, each up to
+    ``max_fraction`` of its axis wide at a uniform position, are set to the clip's mean.
     """
     out = mel.clone()
     fill = float(mel.mean())

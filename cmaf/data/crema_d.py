@@ -1,25 +1,14 @@
-"""CREMA-D loader (Cao et al. 2014).
+"""CREMA-D loader (Cao et al. 2014), for a clone of the official repository
+(CheyneyComputerScience/CREMA-D) with its Git LFS media pulled.
 
-Layout of the official repository (CheyneyComputerScience/CREMA-D)::
-
-    ROOT/AudioWAV/1001_DFA_ANG_XX.wav        16 kHz mono PCM
-    ROOT/VideoFlash/1001_DFA_ANG_XX.flv      FLV: a data stream first, On2 VP6 480x360 29.97 fps,
-                                             MP3 44.1 kHz mono
-    ROOT/VideoDemographics.csv               optional: ActorID, Age, Sex, Race, Ethnicity
-    ROOT/processedResults/tabulatedVotes.csv optional: crowd-sourced perceived labels
-
-A stem is ``ACTOR_SENTENCE_EMOTION_LEVEL``: actor 1001-1091, one of 12 sentence codes, one of six
-emotion codes and a level (LO / MD / HI, or XX when unspecified).
-
-Perceived labels (``labels="voice" | "face" | "multimodal"``) come from
-``processedResults/tabulatedVotes.csv``. Its format, as in the official repository (checked
-against commit 63f0471 and the repository's own ``readTabulatedVotes.R``): an unnamed first column
-of R row names such as ``"100001"`` whose *first digit is the rating modality* (1 = voice only,
-2 = face only, 3 = audio-visual, matching the repository's ``VoiceVote`` / ``FaceVote`` /
-``MultiModalVote``), then vote counts ``A, D, F, H, N, S``, ``fileName`` (the clip stem),
-``numResponses``, ``agreement``, ``emoVote`` (the majority letter, or letters joined by ``:`` on a
-tie, e.g. ``A:D``) and mean-rating columns. The header is checked strictly: a file lacking these
-columns raises :class:`DataError` naming the columns it has.
+``AudioWAV/<stem>.wav`` is 16 kHz mono PCM; ``VideoFlash/<stem>.flv`` holds a data stream, then
+VP6 video and MP3 audio. A stem is ``ACTOR_SENTENCE_EMOTION_LEVEL`` (``1001_DFA_ANG_XX``; level
+XX: unspecified). ``VideoDemographics.csv`` (optional) gives each actor's sex, age, race and
+ethnicity. ``processedResults/tabulatedVotes.csv`` (optional; format as in the repository's
+``readTabulatedVotes.R``, commit 63f0471) gives the crowd's perceived labels: an unnamed first
+column of row names whose first digit is the rating modality (1 voice, 2 face, 3 audio-visual),
+vote counts ``A, D, F, H, N, S``, ``fileName``, ``numResponses``, ``agreement`` and ``emoVote``
+(the majority letter, or tied letters joined by ``:``). Both headers are checked strictly.
 """
 
 from __future__ import annotations
@@ -29,15 +18,14 @@ import re
 from pathlib import Path
 
 from cmaf.data.records import ClipRecord, DataError, Problem, ScanResult, check_size
-from cmaf.data.spec import DatasetSpec
+from cmaf.data.spec import DatasetSpec, check_choice, check_root
 
 DATASET = "crema-d"
 
 #: Emotion codes in the order of :data:`CLASSES` (alphabetical by code, as the paper's Table 2).
 EMOTION_CODES: tuple[str, ...] = ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")
 
-#: Canonical labels, index-aligned with :data:`EMOTION_CODES`. Names follow RAVDESS's wording
-#: (``angry``, ``fearful``) so the same emotion has one name across datasets.
+#: Canonical labels, index-aligned with :data:`EMOTION_CODES`, worded as RAVDESS's.
 CLASSES: tuple[str, ...] = ("angry", "disgust", "fearful", "happy", "neutral", "sad")
 
 CODE_TO_LABEL = dict(zip(EMOTION_CODES, CLASSES, strict=True))
@@ -74,10 +62,10 @@ _NAME = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})$")
 
 
 def parse_name(stem: str) -> dict[str, str]:
-    """Decode a CREMA-D stem such as ``"1001_DFA_ANG_XX"``.
+    """Decode a stem such as ``"1001_DFA_ANG_XX"``; a one-line :class:`DataError` if malformed.
 
-    Returns ``actor``, ``sentence`` (code), ``emotion`` (code), ``label``, ``level`` (``low`` /
-    ``medium`` / ``high`` / ``unspecified``). Raises :class:`DataError` on a malformed stem.
+    Returns ``actor``, ``sentence`` and ``emotion`` (codes), ``label`` and ``level`` (``low``,
+    ``medium``, ``high`` or ``unspecified``).
     """
     match = _NAME.match(stem)
     if not match:
@@ -101,9 +89,9 @@ def parse_name(stem: str) -> dict[str, str]:
 
 
 def read_demographics(path: str | Path) -> dict[str, dict[str, str]]:
-    """Read ``VideoDemographics.csv`` into ``{actor: {"age", "sex", "race", "ethnicity"}}``.
+    """``VideoDemographics.csv`` as ``{actor: {"age", "sex", "race", "ethnicity"}}``.
 
-    Sex is lower-cased (``male`` / ``female``) to match RAVDESS's meta.
+    Sex is lower-cased (``male`` / ``female``) as in RAVDESS's meta.
     """
     path = Path(path)
     with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -114,29 +102,22 @@ def read_demographics(path: str | Path) -> dict[str, dict[str, str]]:
                 f"{path}: unexpected header {list(found)} (need {list(DEMOGRAPHIC_COLUMNS)}): "
                 "use the official VideoDemographics.csv"
             )
-        table = {}
-        for row in reader:
-            table[row["ActorID"].strip()] = {
+        return {
+            row["ActorID"].strip(): {
                 "age": row["Age"].strip(),
                 "sex": row["Sex"].strip().lower(),
                 "race": row["Race"].strip(),
                 "ethnicity": row["Ethnicity"].strip(),
             }
-    return table
+            for row in reader
+        }
 
 
 def read_votes(path: str | Path, rating: str) -> dict[str, dict[str, str]]:
-    """Read the rows of one rating modality from ``tabulatedVotes.csv``.
+    """One rating modality's rows of ``tabulatedVotes.csv``, by clip stem.
 
-    Parameters
-    ----------
-    rating
-        ``"voice"``, ``"face"`` or ``"multimodal"`` (row names starting 1, 2 or 3).
-
-    Returns
-    -------
-    dict
-        ``{stem: {"vote": emoVote, "agreement": ..., "responses": numResponses}}``.
+    ``rating`` is ``"voice"``, ``"face"`` or ``"multimodal"``; a row is ``{"vote": emoVote,
+    "agreement": ..., "responses": numResponses}``.
     """
     path = Path(path)
     digit = VOTE_MODALITY_DIGIT[rating]
@@ -152,35 +133,19 @@ def read_votes(path: str | Path, rating: str) -> dict[str, dict[str, str]]:
                 f"column first and {list(VOTE_COLUMNS)}): use the official tabulatedVotes.csv"
             )
         index = {name: i for i, name in enumerate(header)}
-        votes = {}
-        for row in reader:
-            if not row or not row[0].startswith(digit):
-                continue
-            votes[row[index["fileName"]]] = {
+        return {
+            row[index["fileName"]]: {
                 "vote": row[index["emoVote"]],
                 "agreement": row[index["agreement"]],
                 "responses": row[index["numResponses"]],
             }
-    return votes
-
-
-def _check_root(root: str | Path, needed: tuple[str, ...]) -> Path:
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        what = "does not exist" if not root.exists() else "is not a folder"
-        raise DataError(
-            f"CREMA-D root {root} {what}: pass the folder holding {' and '.join(needed)}"
-        )
-    missing = [name for name in needed if not (root / name).is_dir()]
-    if missing:
-        raise DataError(
-            f"CREMA-D root {root} lacks {', '.join(missing)}: pass the clone of the official "
-            "repository (with its Git LFS files pulled)"
-        )
-    return root
+            for row in reader
+            if row and row[0].startswith(digit)
+        }
 
 
 def _files(folder: Path, suffix: str, result: ScanResult) -> dict[str, Path]:
+    """Usable media files of ``folder`` by stem; the others become problems in ``result``."""
     found = {}
     for path in sorted(folder.iterdir()):
         if not path.is_file() or path.suffix.lower() != suffix:
@@ -194,14 +159,12 @@ def _files(folder: Path, suffix: str, result: ScanResult) -> dict[str, Path]:
         if problem is not None:
             result.problems.append(problem)
             continue
-        if size < 1024:
-            # A Git LFS pointer (about 130 bytes) instead of the media: `git lfs pull` was skipped.
-            head = path.read_bytes()[:64]
-            if head.startswith(b"version https://git-lfs"):
-                result.problems.append(
-                    Problem(path, "Git LFS pointer, not media: run `git lfs pull` in the clone")
-                )
-                continue
+        # A Git LFS pointer (about 130 bytes) instead of the media: `git lfs pull` was skipped.
+        if size < 1024 and path.read_bytes()[:64].startswith(b"version https://git-lfs"):
+            result.problems.append(
+                Problem(path, "Git LFS pointer, not media: run `git lfs pull` in the clone")
+            )
+            continue
         found[path.stem] = path
     return found
 
@@ -212,24 +175,20 @@ def scan(
     labels: str = "acted",
     ties: str = "skip",
 ) -> ScanResult:
-    """Find the CREMA-D clips under ``root``.
+    """Find the CREMA-D clips under ``root``, the clone of the official repository.
 
     Parameters
     ----------
-    root
-        Clone of the official repository (holding ``AudioWAV`` and / or ``VideoFlash``).
     modality
-        ``"av"`` (a clip needs both its ``.wav`` and ``.flv``; a clip with one of them missing is a
-        :class:`Problem`), ``"audio"`` (``AudioWAV`` only) or ``"video"`` (``VideoFlash`` only;
-        the FLV's own MP3 track remains available to whoever reads it).
+        ``"av"`` (a clip needs its ``.wav`` and its ``.flv``; one without the other is a
+        :class:`Problem`), ``"audio"`` (``AudioWAV`` only) or ``"video"`` (``VideoFlash`` only).
     labels
-        ``"acted"``: the emotion the actor was asked to portray (from the name). ``"voice"``,
-        ``"face"`` or ``"multimodal"``: the crowd's majority vote for that rating modality from
-        ``processedResults/tabulatedVotes.csv``; the acted label stays in ``meta["acted"]``.
+        ``"acted"``: the emotion the actor portrayed (from the name). ``"voice"``, ``"face"`` or
+        ``"multimodal"``: the crowd's majority vote in that rating modality; the acted label
+        stays in ``meta["acted"]``.
     ties
-        With perceived labels, what to do when ``emoVote`` is a tie such as ``A:D``: ``"skip"``
-        (the clip becomes a :class:`Problem`, so it is counted, not silently lost) or ``"first"``
-        (keep the first letter, which is alphabetical in the official file).
+        For a tied vote (``A:D``): ``"skip"`` the clip (a :class:`Problem`) or keep the
+        ``"first"`` letter (alphabetical in the official file).
 
     Returns
     -------
@@ -237,16 +196,17 @@ def scan(
         Records sorted by clip id; speaker and group are ``crema-d-<actor>``. Meta holds actor,
         sentence, level, and sex / age / race / ethnicity when ``VideoDemographics.csv`` is present.
     """
-    if modality not in ("av", "audio", "video"):
-        raise DataError(f"CREMA-D modality {modality!r} unknown: use 'av', 'audio' or 'video'")
-    if labels not in ("acted", *VOTE_MODALITY_DIGIT):
-        raise DataError(
-            f"CREMA-D labels {labels!r} unknown: use 'acted', 'voice', 'face' or 'multimodal'"
-        )
-    if ties not in ("skip", "first"):
-        raise DataError(f"CREMA-D ties {ties!r} unknown: use 'skip' or 'first'")
+    check_choice("CREMA-D", "modality", modality, ("av", "audio", "video"))
+    check_choice("CREMA-D", "labels", labels, ("acted", *VOTE_MODALITY_DIGIT))
+    check_choice("CREMA-D", "ties", ties, ("skip", "first"))
     needed = {"av": (AUDIO_DIR, VIDEO_DIR), "audio": (AUDIO_DIR,), "video": (VIDEO_DIR,)}[modality]
-    root = _check_root(root, needed)
+    root = check_root(root, "CREMA-D", f"the folder holding {' and '.join(needed)}")
+    missing = [name for name in needed if not (root / name).is_dir()]
+    if missing:
+        raise DataError(
+            f"CREMA-D root {root} lacks {', '.join(missing)}: pass the clone of the official "
+            "repository (with its Git LFS files pulled)"
+        )
     result = ScanResult()
     audio = _files(root / AUDIO_DIR, ".wav", result) if AUDIO_DIR in needed else {}
     video = _files(root / VIDEO_DIR, ".flv", result) if VIDEO_DIR in needed else {}
@@ -255,7 +215,6 @@ def scan(
             f"CREMA-D root {root} holds no usable .wav/.flv under {' / '.join(needed)}: "
             "pull the media with `git lfs pull`"
         )
-
     demographics = {}
     if (root / DEMOGRAPHICS).is_file():
         demographics = read_demographics(root / DEMOGRAPHICS)
@@ -268,8 +227,7 @@ def scan(
             )
         votes = read_votes(root / VOTES, labels)
 
-    stems = sorted(set(audio) | set(video))
-    for stem in stems:
+    for stem in sorted(set(audio) | set(video)):
         if modality == "av" and (stem not in audio or stem not in video):
             have, lack = (audio, VIDEO_DIR) if stem in audio else (video, AUDIO_DIR)
             result.problems.append(
@@ -277,14 +235,10 @@ def scan(
             )
             continue
         fields = parse_name(stem)
-        meta = {
-            "actor": fields["actor"],
-            "sentence": fields["sentence"],
-            "level": fields["level"],
-            "acted": fields["label"],
-        }
-        meta.update(demographics.get(fields["actor"], {}))
         label = fields["label"]
+        meta = {k: fields[k] for k in ("actor", "sentence", "level")}
+        meta["acted"] = label
+        meta.update(demographics.get(fields["actor"], {}))
         if votes is not None:
             row = votes.get(stem)
             path = audio.get(stem) or video[stem]
@@ -318,8 +272,7 @@ def scan(
     return result
 
 
-#: Sex comes from ``meta["sex"]`` (``VideoDemographics.csv``); without that file folds are not
-#: balanced by sex.
+#: Sex comes from ``VideoDemographics.csv``; without it folds are not balanced by sex.
 SPEC = DatasetSpec(
     name=DATASET,
     display_name="CREMA-D",

@@ -1,42 +1,22 @@
-"""IEMOCAP loader (Busso et al. 2008).
+"""IEMOCAP loader (Busso et al. 2008), for ``IEMOCAP_full_release`` as distributed.
 
-Layout of ``IEMOCAP_full_release``::
+Each ``SessionN`` holds ``dialog/EmoEvaluation/<dialog>.txt`` (labels), ``dialog/wav/<dialog>.wav``
+and ``sentences/wav/<dialog>/<utterance>.wav`` (16 kHz audio) and ``dialog/avi/DivX/<dialog>.avi``
+(both actors side by side). In a label file an utterance's first line is ``[start - end]``,
+utterance id, label code and ``[valence, activation, dominance]``, tab-separated; the
+annotators' lines below it are ignored.
 
-    ROOT/Session1/dialog/EmoEvaluation/Ses01F_impro01.txt   one label file per dialog
-    ROOT/Session1/dialog/wav/Ses01F_impro01.wav               dialog-long audio
-    ROOT/Session1/sentences/wav/Ses01F_impro01/Ses01F_impro01_F000.wav   16 kHz utterance audio
-    ROOT/Session1/dialog/avi/DivX/Ses01F_impro01.avi          dialog-long split-screen video
+The utterance id ends in the speaking actor's sex (``F000`` / ``M012``); a session has one
+female and one male actor. Which half of the video shows whom is in no file name, so it is the
+option ``side_of``, whose default :data:`DEFAULT_SIDE_OF` (female left) is an assumption to
+check on a few frames. ``meta["crop"]`` (read it with :func:`parse_crop`) is that half, for
+:func:`cmaf.data.media.read_video_frames`.
 
-A label file starts with a ``%`` header, then one block per utterance whose first line is::
-
-    [6.2901 - 8.2357]<TAB>Ses01F_impro01_F000<TAB>neu<TAB>[2.5000, 2.5000, 2.5000]
-
-(segment in seconds inside the dialog, utterance id, consensus label, valence / activation /
-dominance). The block's other lines (``C-E2:`` categorical votes, ``A-E3:`` dimensional votes)
-are per-annotator detail and are ignored.
-
-Speaker and video side
-----------------------
-The last part of the utterance id (``F000`` / ``M012``) gives the *speaking* actor's sex; each
-session has one female and one male actor, so the speaker is ``iemocap-Ses01F`` or
-``iemocap-Ses01M``. The dialog video shows both actors side by side; which half shows whom is
-**not** encoded in any file name, so it is an explicit option, ``side_of``, defaulting to
-:data:`DEFAULT_SIDE_OF` (female left, male right). This default is an assumption: check a few
-frames of your copy and override it (for instance per session) if it does not hold. Each record
-stores ``meta["video_side"]`` and ``meta["crop"]`` (``"x0,y0,x1,y1"`` fractions; parse with
-:func:`parse_crop` and pass to :func:`cmaf.data.media.read_video_frames`).
-
-Class presets
--------------
-``"paper8"``: the eight classes of the paper's Table 3, in its order (anger, happiness, sadness,
-neutral, excited, frustration, surprise, fear). The paper's Table A2 lists nine labels (neutral,
-calm, happy, sad, angry, fear, disgust, excited, surprised), which include *calm* (no IEMOCAP
-code exists for it) and omit *frustration*; since Table 3 reports per-class results, it is taken
-as what was trained. ``"four"``: the common 4-class set (neutral, happy = hap + exc merged, sad,
-angry). ``"all"``: every IEMOCAP category but ``xxx``. Utterances whose label is outside the
-preset (and every ``xxx``, no-agreement, utterance) are dropped without a :class:`Problem`: they are
-valid data that the protocol excludes, not defects. :func:`label_counts` reports what a preset
-keeps and drops.
+Class presets: ``"paper8"``, the eight classes of the paper's Table 3 in its order (Table A2
+lists nine labels, with *calm*, which has no IEMOCAP code, and without *frustration*; Table 3
+reports per-class results, so it is taken as what was trained); ``"four"``: neutral, happy (hap
+and exc), sad, angry; ``"all"``: every code but ``xxx`` (no agreement). Utterances outside the
+preset are dropped without a :class:`Problem`: the protocol excludes them, they are not defects.
 """
 
 from __future__ import annotations
@@ -46,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 from cmaf.data.records import ClipRecord, DataError, Problem, ScanResult
-from cmaf.data.spec import DatasetSpec
+from cmaf.data.spec import DatasetSpec, check_choice, check_root
 
 DATASET = "iemocap"
 
@@ -89,12 +69,12 @@ _LINE = re.compile(
     r"^\[\s*([\d.]+)\s*-\s*([\d.]+)\s*\]\t(\S+)\t(\w+)\t\[\s*([-\d.]+),\s*([-\d.]+),\s*([-\d.]+)\s*\]"
 )
 _UTTERANCE = re.compile(r"^(Ses(\d{2})([FM]))_(.+)_([FM])(\d{3})$")
+_HOLDING = "IEMOCAP_full_release (holding Session1..5)"
 
 
 def classes(preset: str = DEFAULT_PRESET) -> tuple[str, ...]:
     """Class names of a preset (``"paper8"``, ``"four"`` or ``"all"``)."""
-    if preset not in PRESETS:
-        raise DataError(f"IEMOCAP classes preset {preset!r} unknown: use {', '.join(PRESETS)}")
+    check_choice("IEMOCAP", "classes preset", preset, PRESETS)
     return PRESETS[preset][0]
 
 
@@ -109,10 +89,10 @@ def parse_crop(text: str | None) -> tuple[float, float, float, float] | None:
 
 
 def parse_evaluation(path: str | Path) -> list[dict[str, str | float]]:
-    """Read the utterance lines of one ``EmoEvaluation`` file.
+    """The utterance lines of one ``EmoEvaluation`` file, one dict per utterance.
 
-    Returns one dict per utterance: ``utterance``, ``code``, ``start``, ``end`` (seconds),
-    ``valence``, ``activation``, ``dominance`` (strings as written). Annotator lines are skipped.
+    Keys: ``utterance``, ``code``, ``start`` and ``end`` (seconds), and ``valence``,
+    ``activation`` and ``dominance`` (strings as written).
     """
     path = Path(path)
     rows = []
@@ -144,34 +124,21 @@ def _evaluation_files(session: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.txt") if not p.name.startswith("._"))
 
 
-def _sessions(root: Path) -> list[Path]:
-    return sorted(p for p in root.glob("Session*") if (p / "dialog" / "EmoEvaluation").is_dir())
-
-
-def _check_root(root: str | Path) -> tuple[Path, list[Path]]:
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        what = "does not exist" if not root.exists() else "is not a folder"
-        raise DataError(
-            f"IEMOCAP root {root} {what}: pass IEMOCAP_full_release (holding Session1..5)"
-        )
-    sessions = _sessions(root)
+def _sessions(root: str | Path) -> list[Path]:
+    """The session folders under ``root``; a one-line :class:`DataError` if there are none."""
+    root = check_root(root, "IEMOCAP", _HOLDING)
+    sessions = sorted(p for p in root.glob("Session*") if (p / "dialog" / "EmoEvaluation").is_dir())
     if not sessions:
         raise DataError(
-            f"IEMOCAP root {root} has no Session*/dialog/EmoEvaluation folder: pass "
-            "IEMOCAP_full_release (holding Session1..5)"
+            f"IEMOCAP root {root} has no Session*/dialog/EmoEvaluation folder: pass {_HOLDING}"
         )
-    return root, sessions
+    return sessions
 
 
 def label_counts(root: str | Path) -> Counter:
-    """Count the utterance label codes under ``root`` (``xxx`` included).
-
-    Use it to see how many utterances a class preset drops.
-    """
-    _root, sessions = _check_root(root)
+    """Count the utterance label codes under ``root`` (``xxx`` included): what a preset drops."""
     counts: Counter = Counter()
-    for session in sessions:
+    for session in _sessions(root):
         for txt in _evaluation_files(session):
             counts.update(row["code"] for row in parse_evaluation(txt))
     return counts
@@ -184,56 +151,39 @@ def scan(
     side_of: dict[str, str] | None = None,
     audio_source: str = "dialog",
 ) -> ScanResult:
-    """Find the IEMOCAP utterances under ``root``.
+    """Find the IEMOCAP utterances under ``root`` (``IEMOCAP_full_release``; any sessions).
 
     Parameters
     ----------
-    root
-        ``IEMOCAP_full_release`` (holding ``Session1`` .. ``Session5``; fewer sessions are fine).
     classes
-        Class preset: ``"paper8"`` (default), ``"four"`` or ``"all"``. Utterances outside it, and
-        ``xxx`` ones, are dropped (not Problems).
+        Class preset: ``"paper8"``, ``"four"`` or ``"all"``.
     modality
-        ``"av"`` (needs the sentence wav and the dialog avi), ``"audio"`` or ``"video"``.
+        ``"av"`` (needs the wav and the dialog avi), ``"audio"`` or ``"video"``.
     side_of
-        Split-screen half of each actor by sex letter, ``{"F": "left", "M": "right"}`` by
-        default (an assumption, see the module notes); a side may also be ``"full"`` (no crop).
+        Split-screen half of each actor by sex letter: ``"left"``, ``"right"`` or ``"full"`` (no
+        crop); default :data:`DEFAULT_SIDE_OF`.
     audio_source
-        ``"dialog"`` (default): the dialog-long ``dialog/wav/<dialog>.wav``, cut at ``start`` /
-        ``end`` like the video, so the record obeys :class:`ClipRecord`'s contract (one segment
-        for every media file) and ``read_audio(record.audio_path, record.start, record.end)`` is
-        right; ``meta["audio_segment"]`` is ``"segment"``. ``"sentence"``: the utterance's own
-        ``sentences/wav/<dialog>/<utt>.wav``, already cut, which must then be read *whole*
-        (``start`` / ``end`` apply to the video only; ``meta["audio_segment"]`` is ``"whole"``):
-        only for code that checks that flag.
+        ``"dialog"``: the dialog's wav, cut at ``start`` / ``end`` like the video, so
+        ``read_audio(record.audio_path, record.start, record.end)`` is right
+        (``meta["audio_segment"]`` is ``"segment"``). ``"sentence"``: the utterance's own wav,
+        already cut and to be read whole (``"whole"``): only for code that checks that flag.
 
     Returns
     -------
     ScanResult
-        Records sorted by utterance id, with ``start`` / ``end`` of the segment in the dialog
-        video (see ``audio_source`` for the audio).
-        A missing wav / avi for the chosen modality, an unreadable label file or a malformed
-        utterance id becomes a :class:`Problem`.
+        Records sorted by utterance id, with ``start`` / ``end`` of the segment in the dialog.
+        A missing wav / avi, an unreadable label file or a malformed utterance id is a
+        :class:`Problem`.
     """
-    if classes not in PRESETS:
-        raise DataError(f"IEMOCAP classes preset {classes!r} unknown: use {', '.join(PRESETS)}")
-    if modality not in ("av", "audio", "video"):
-        raise DataError(f"IEMOCAP modality {modality!r} unknown: use 'av', 'audio' or 'video'")
-    if audio_source not in ("sentence", "dialog"):
-        raise DataError(
-            f"IEMOCAP audio_source {audio_source!r} unknown: use 'sentence' or 'dialog'"
-        )
+    check_choice("IEMOCAP", "classes preset", classes, PRESETS)
+    check_choice("IEMOCAP", "modality", modality, ("av", "audio", "video"))
+    check_choice("IEMOCAP", "audio_source", audio_source, ("sentence", "dialog"))
     side_of = dict(DEFAULT_SIDE_OF if side_of is None else side_of)
     for sex in ("F", "M"):
-        if side_of.get(sex) not in SIDE_CROPS:
-            raise DataError(
-                f"IEMOCAP side_of[{sex!r}] = {side_of.get(sex)!r}: give 'left', 'right' or 'full' "
-                "for both 'F' and 'M'"
-            )
+        check_choice("IEMOCAP", f"side_of[{sex!r}]", side_of.get(sex), SIDE_CROPS)
     _names, mapping = PRESETS[classes]
-    root, sessions = _check_root(root)
     result = ScanResult()
-    for session in sessions:
+    for session in _sessions(root):
         session_no = re.sub(r"\D", "", session.name)
         group = f"{DATASET}-Session{session_no}" if session_no else f"{DATASET}-{session.name}"
         for txt in _evaluation_files(session):
@@ -243,8 +193,8 @@ def scan(
                 result.problems.append(Problem(txt, str(exc)))
                 continue
             for row in rows:
-                utt = str(row["utterance"])
-                label = mapping.get(str(row["code"]))
+                utt, code = str(row["utterance"]), str(row["code"])
+                label = mapping.get(code)
                 if label is None:
                     continue  # outside the preset or xxx: excluded by protocol
                 match = _UTTERANCE.match(utt)
@@ -258,44 +208,37 @@ def scan(
                 else:
                     wav = session / "dialog" / "wav" / f"{dialog}.wav"
                 avi = session / "dialog" / "avi" / "DivX" / f"{dialog}.avi"
-                missing = []
-                if modality in ("av", "audio") and not wav.is_file():
-                    missing.append(wav)
-                if modality in ("av", "video") and not avi.is_file():
-                    missing.append(avi)
+                wav = wav if modality in ("av", "audio") else None
+                avi = avi if modality in ("av", "video") else None
+                missing = [p for p in (wav, avi) if p is not None and not p.is_file()]
                 if missing:
                     result.problems.append(
                         Problem(missing[0], f"missing for utterance {utt} ({modality} mode)")
                     )
                     continue
-                side = side_of[sex]
-                crop = SIDE_CROPS[side]
-                start, end = float(row["start"]), float(row["end"])
+                crop = SIDE_CROPS[side_of[sex]]
                 meta = {
                     "session": f"Session{session_no}",
                     "dialog": dialog,
-                    "code": str(row["code"]),
+                    "code": code,
                     "sex": "female" if sex == "F" else "male",
                     "mocap_actor": "female" if mocap_sex == "F" else "male",
-                    "video_side": side,
+                    "video_side": side_of[sex],
                     "audio_segment": "whole" if audio_source == "sentence" else "segment",
                     "crop": ",".join(f"{v:g}" for v in crop) if crop else "",
-                    "valence": str(row["valence"]),
-                    "activation": str(row["activation"]),
-                    "dominance": str(row["dominance"]),
+                    **{k: str(row[k]) for k in ("valence", "activation", "dominance")},
                 }
-                speaker = f"{DATASET}-Ses{num}{sex}"
                 result.records.append(
                     ClipRecord(
                         dataset=DATASET,
                         clip_id=utt,
                         label=label,
-                        speaker=speaker,
+                        speaker=f"{DATASET}-Ses{num}{sex}",
                         group=group,
-                        audio_path=wav if modality in ("av", "audio") else None,
-                        video_path=avi if modality in ("av", "video") else None,
-                        start=start,
-                        end=end,
+                        audio_path=wav,
+                        video_path=avi,
+                        start=float(row["start"]),
+                        end=float(row["end"]),
                         meta=meta,
                     )
                 )

@@ -1,18 +1,11 @@
-"""RAVDESS loader (Livingstone & Russo 2018).
+"""RAVDESS loader (Livingstone & Russo 2018), for the Zenodo archives as unpacked.
 
-Layout, as distributed on Zenodo (one zip per actor and modality, each unpacking to ``Actor_XX``)::
-
-    ROOT/Actor_01/01-01-03-02-01-01-01.mp4   full audio-visual (modality 01)
-    ROOT/Actor_01/02-01-03-02-01-01-01.mp4   video only (modality 02)
-    ROOT/Actor_01/03-01-03-02-01-01-01.wav   audio only (modality 03; ``.flac`` in our shared copy)
-
-The seven two-digit fields of a file name are modality, vocal channel, emotion, intensity,
-statement, repetition and actor. Files of modality 01, 02 and 03 with the same remaining six fields
-are *the same take* recorded three ways: a loader that counted them as separate samples would put
-the same performance in train and test. ``scan`` therefore keeps exactly one file per take.
-
-The ``Actor_XX`` folders may sit directly under ``ROOT`` or one level deeper (for example
-``ROOT/Video_Speech_Actor_01/Actor_01``); any depth is accepted.
+A file ``Actor_AA/MM-VV-EE-II-SS-RR-AA.ext`` (the ``Actor_XX`` folders at any depth under the
+root) names its modality (01 audio-visual ``.mp4``, 02 video-only ``.mp4``, 03 audio-only
+``.wav`` / ``.flac``), vocal channel, emotion, intensity, statement, repetition and actor. The
+01-, 02- and 03- files with the same other six fields are one take recorded three ways, so
+:func:`scan` keeps one file per take: counting them apart would put one performance in training
+and in test.
 """
 
 from __future__ import annotations
@@ -21,7 +14,7 @@ import re
 from pathlib import Path
 
 from cmaf.data.records import ClipRecord, DataError, Problem, ScanResult, check_size
-from cmaf.data.spec import DatasetSpec, sex_from_meta
+from cmaf.data.spec import DatasetSpec, check_choice, check_root, sex_from_meta
 
 DATASET = "ravdess"
 
@@ -53,21 +46,11 @@ _ACTOR_DIR = re.compile(r"^Actor_(\d{2})$")
 def parse_name(stem: str) -> dict[str, str]:
     """Decode a RAVDESS file stem such as ``"01-01-03-02-01-01-12"``.
 
-    Returns
-    -------
-    dict
-        ``modality`` (``av`` / ``video`` / ``audio``), ``vocal_channel`` (``speech`` / ``song``),
-        ``emotion`` (two-digit code), ``label`` (canonical name), ``intensity`` (``normal`` /
-        ``strong``), ``statement`` (``01`` / ``02``), ``repetition`` (``1`` / ``2``), ``actor``
-        (two-digit code), ``sex`` (``male`` for odd actors, ``female`` for even), ``take`` (the
-        stem without its modality field: identical for the 01-, 02- and 03- files of one
-        recording) and ``prompt`` (``take`` without the repetition: identical for the two
-        repetitions of one prompt).
-
-    Raises
-    ------
-    DataError
-        When the stem does not follow the convention (one line saying which field is wrong).
+    Returns ``modality``, ``vocal_channel``, ``intensity`` and ``repetition`` by name;
+    ``emotion``, ``statement`` and ``actor`` as codes; ``label``; ``sex`` (odd actors male);
+    ``take`` (the stem without modality: one for a take's 01-, 02- and 03- files) and ``prompt``
+    (``take`` without repetition: one for the two repetitions, "twins"). A stem against the
+    convention raises a one-line :class:`DataError` naming the wrong field.
     """
     match = _NAME.match(stem)
     if not match:
@@ -114,19 +97,12 @@ _CODES.update({name: f"{i:02d}" for i, name in enumerate(CLASSES, 1)})
 
 
 def twin_key(record: ClipRecord) -> str:
-    """The record's prompt: shared by the two repetitions of one take, which are "twins".
+    """The record's prompt (:func:`parse_name`), shared by the two repetitions of a take.
 
-    The prompt is the file stem without its modality and repetition fields (``meta["prompt"]``
-    of a scanned record): vocal channel, emotion, intensity, statement and actor, as codes. It is
-    parsed from the clip id when that is a RAVDESS stem, else taken from ``meta`` (``prompt``, or
-    ``vocal_channel``, ``emotion_code`` / ``emotion`` / the label, ``intensity``, ``statement``,
-    ``actor`` / the speaker's number; names such as ``"strong"`` count as their codes). A sung and
-    a spoken take are not twins.
-
-    Raises
-    ------
-    DataError
-        When neither the clip id nor ``meta`` gives intensity and statement.
+    Parsed from the clip id when that is a RAVDESS stem, else built from ``meta`` (``prompt``,
+    or vocal channel, emotion / label, intensity, statement and actor, as names or codes). A
+    sung and a spoken take are not twins. A :class:`DataError` when neither gives intensity
+    and statement.
     """
     try:
         return parse_name(record.clip_id)["prompt"]
@@ -154,137 +130,84 @@ def sex_of(record: ClipRecord) -> str | None:
     return sex_from_meta(record) or parity
 
 
-def _check_root(root: str | Path) -> Path:
-    root = Path(root).expanduser()
-    if not root.exists():
+def _fields(path: Path) -> dict[str, str]:
+    """:func:`parse_name` of a media file, checked against its folder and extension."""
+    folder = _ACTOR_DIR.match(path.parent.name)
+    if not folder:
+        raise DataError("media file outside an Actor_XX folder")
+    fields = parse_name(path.stem)
+    if fields["actor"] != folder.group(1):
         raise DataError(
-            f"RAVDESS root {root} does not exist: pass the folder holding the Actor_XX folders"
+            f"actor code {fields['actor']} in the name but folder {path.parent.name}: "
+            "file moved or renamed"
         )
-    if not root.is_dir():
-        raise DataError(f"RAVDESS root {root} is not a folder: pass the folder holding Actor_XX")
-    return root
+    suffix = path.suffix.lower()
+    expected = VIDEO_EXTENSIONS if fields["modality"] in ("av", "video") else AUDIO_EXTENSIONS
+    if suffix not in expected:
+        raise DataError(f"modality {fields['modality']} file with extension {suffix}")
+    return fields
 
 
 def scan(root: str | Path, modality: str = "av", vocal_channel: str = "speech") -> ScanResult:
-    """Find the RAVDESS clips under ``root``.
+    """Find the RAVDESS clips under ``root``, the folder holding the ``Actor_XX`` folders.
 
     Parameters
     ----------
-    root
-        Folder holding the ``Actor_XX`` folders (at any depth).
     modality
-        ``"av"``: one record per take from the modality-01 ``.mp4`` (both streams; audio and
-        video path are the same file). The 02- and 03- files of the same take are ignored, so a
-        take never appears twice. ``"audio"``: one record per take from the modality-03
-        ``.wav`` / ``.flac``; a take that has no 03- file but has a 01- ``.mp4`` falls back to the
-        mp4's audio track.
+        ``"av"``: one record per take from its 01- ``.mp4`` (both streams; audio and video path
+        are the same file). ``"audio"``: from its 03- ``.wav`` / ``.flac``, else from the audio
+        track of its 01- ``.mp4``.
     vocal_channel
-        ``"speech"`` (default), ``"song"`` or ``"all"``.
+        ``"speech"``, ``"song"`` or ``"all"``.
 
     Returns
     -------
     ScanResult
-        Records sorted by clip id. Files named against the convention, in a folder whose actor
-        code disagrees with the name, empty, or duplicating a take already found become
-        :class:`Problem` entries and are skipped. Nothing is decoded here.
-
-    Raises
-    ------
-    DataError
-        Missing / non-folder root, a bad option, or no ``Actor_XX`` folder with media under root.
+        Records sorted by clip id. Misnamed, misplaced, empty and duplicate files are
+        :class:`Problem` entries. Nothing is decoded.
     """
-    if modality not in ("av", "audio"):
-        raise DataError(f"RAVDESS modality {modality!r} unknown: use 'av' or 'audio'")
-    if vocal_channel not in ("speech", "song", "all"):
-        raise DataError(
-            f"RAVDESS vocal_channel {vocal_channel!r} unknown: use 'speech', 'song' or 'all'"
-        )
-    root = _check_root(root)
-    result = ScanResult()
-    media = sorted(
-        p
-        for p in root.rglob("*")
-        if p.suffix.lower() in AUDIO_EXTENSIONS + VIDEO_EXTENSIONS and p.is_file()
-    )
-    in_actor_dirs = [p for p in media if _ACTOR_DIR.match(p.parent.name)]
-    if not in_actor_dirs:
+    check_choice("RAVDESS", "modality", modality, ("av", "audio"))
+    check_choice("RAVDESS", "vocal_channel", vocal_channel, ("speech", "song", "all"))
+    root = check_root(root, "RAVDESS", "the folder holding the Actor_XX folders")
+    extensions = AUDIO_EXTENSIONS + VIDEO_EXTENSIONS
+    media = sorted(p for p in root.rglob("*") if p.suffix.lower() in extensions and p.is_file())
+    if not any(_ACTOR_DIR.match(p.parent.name) for p in media):
         raise DataError(
             f"RAVDESS root {root} holds no Actor_XX folder with .mp4/.wav/.flac files: "
             "unzip the RAVDESS archives there (Actor_01 ... Actor_24)"
         )
 
-    # take -> (priority, path, fields); lower priority wins (03 audio file over 01 mp4 fallback).
+    # Rank of each usable modality; per take the lowest wins (an 03- file over the 01- mp4).
+    # In av mode the 02-/03- copies of a take are never extra samples (a leak); video-only
+    # files carry no audio.
+    ranks = {"av": {"av": 0}, "audio": {"audio": 0, "av": 1}}[modality]
+    result = ScanResult()
     chosen: dict[str, tuple[int, Path, dict[str, str]]] = {}
     for path in media:
-        folder = _ACTOR_DIR.match(path.parent.name)
-        if not folder:
-            result.problems.append(Problem(path, "media file outside an Actor_XX folder"))
-            continue
         try:
-            fields = parse_name(path.stem)
+            fields = _fields(path)
         except DataError as exc:
             result.problems.append(Problem(path, str(exc)))
             continue
-        if fields["actor"] != folder.group(1):
-            result.problems.append(
-                Problem(
-                    path,
-                    f"actor code {fields['actor']} in the name but folder {path.parent.name}: "
-                    "file moved or renamed",
-                )
-            )
+        rank = ranks.get(fields["modality"])
+        if rank is None or vocal_channel not in ("all", fields["vocal_channel"]):
             continue
-        suffix = path.suffix.lower()
-        expected = VIDEO_EXTENSIONS if fields["modality"] in ("av", "video") else AUDIO_EXTENSIONS
-        if suffix not in expected:
-            result.problems.append(
-                Problem(path, f"modality {fields['modality']} file with extension {suffix}")
-            )
-            continue
-        if vocal_channel != "all" and fields["vocal_channel"] != vocal_channel:
-            continue
-        if modality == "av":
-            if fields["modality"] != "av":
-                continue  # 02-/03- copies of an AV take: never extra samples (leak)
-            priority = 0
-        else:
-            if fields["modality"] == "audio":
-                priority = 0
-            elif fields["modality"] == "av":
-                priority = 1
-            else:
-                continue  # video-only files carry no audio
         _, problem = check_size(path, "re-extract it")
         if problem is not None:
             result.problems.append(problem)
             continue
-        take = fields["take"]
-        previous = chosen.get(take)
-        if previous is None or priority < previous[0]:
-            chosen[take] = (priority, path, fields)
-        elif priority == previous[0]:
+        previous = chosen.get(fields["take"])
+        if previous is None or rank < previous[0]:
+            chosen[fields["take"]] = (rank, path, fields)
+        elif rank == previous[0]:
             result.problems.append(
                 Problem(path, f"duplicate of {previous[1].name} (same take): skipped")
             )
 
-    for _priority, path, fields in sorted(chosen.values(), key=lambda item: item[1].stem):
+    for _rank, path, fields in sorted(chosen.values(), key=lambda item: item[1].stem):
         speaker = f"{DATASET}-{fields['actor']}"
-        meta = {
-            key: fields[key]
-            for key in (
-                "modality",
-                "vocal_channel",
-                "intensity",
-                "statement",
-                "repetition",
-                "actor",
-                "sex",
-                "take",
-                "prompt",
-            )
-        }
+        meta = {k: v for k, v in fields.items() if k not in ("emotion", "label")}
         meta["emotion_code"] = fields["emotion"]
-        is_video = path.suffix.lower() in VIDEO_EXTENSIONS
         result.records.append(
             ClipRecord(
                 dataset=DATASET,
@@ -293,7 +216,7 @@ def scan(root: str | Path, modality: str = "av", vocal_channel: str = "speech") 
                 speaker=speaker,
                 group=speaker,
                 audio_path=path,
-                video_path=path if (is_video and modality == "av") else None,
+                video_path=path if modality == "av" else None,
                 meta=meta,
             )
         )

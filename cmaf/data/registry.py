@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cmaf.data import crema_d, iemocap, ravdess
 from cmaf.data.records import DataError, ScanResult
-from cmaf.data.spec import DatasetSpec
+from cmaf.data.spec import DatasetSpec, check_choice
 
 #: Every dataset's spec by name, in the order the CLI and the book list them.
 SPECS: dict[str, DatasetSpec] = {s.name: s for s in (ravdess.SPEC, crema_d.SPEC, iemocap.SPEC)}
@@ -46,17 +46,13 @@ def scan_dataset(name: str, root: str | Path, **options) -> ScanResult:
 def classes_for(name: str, **options) -> tuple[str, ...]:
     """The ordered class names ``scan_dataset(name, root, **options)`` labels with.
 
-    Only a ``classes`` preset (IEMOCAP's) changes them; other options are accepted and ignored so
-    the same option dict can be passed to both functions.
+    Only a ``classes`` preset (IEMOCAP's) changes them; other options are ignored, so the same
+    options can be passed to both functions.
     """
     found = spec(name)
     _check_options(found, options)
     preset = options.get("classes")
     if preset is None:
         return found.classes
-    if preset not in found.presets:
-        raise DataError(
-            f"{found.display_name} classes preset {preset!r} unknown: use "
-            f"{', '.join(found.presets)}"
-        )
+    check_choice(found.display_name, "classes preset", preset, found.presets)
     return found.presets[preset]

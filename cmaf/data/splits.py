@@ -1,24 +1,12 @@
 """Train / validation / test splits and the leakage checks that go with them.
 
-Three kinds of protocol are provided:
-
-``random-80-20``
-    The paper's protocol (Table A1, "Random 80:20 Split"): clips are shuffled with a seed and
-    80 % of each emotion class goes to training, 20 % to test (:func:`random_split`). Speakers
-    appear on both sides, and in RAVDESS so do the two repetitions of one take ("twins", see
-    :func:`twin_key`), which is why the paper's number is optimistic.
-``held-out-actors``
-    Every clip of the test actors stays out of training (:func:`held_out_folds`): RAVDESS six
-    folds of four actors, CREMA-D five folds of speakers.
-``leave-one-session-out``
-    IEMOCAP's standard protocol: five folds, one recording session each.
-
-Each dataset's fold layout, sex and twin keys come from its spec (:mod:`cmaf.data.registry`);
-the drawing is scikit-learn's (``train_test_split``, ``GroupShuffleSplit``,
-``StratifiedGroupKFold``). A :class:`Split` holds clip ids only (``ClipRecord.clip_id``), so it
-can be written to a run directory with :meth:`Split.save` and read back with :meth:`Split.load`.
-:func:`leakage_report` gives the numbers the book prints for the leakage check (speakers and
-twins on both sides).
+``random-80-20`` is the paper's protocol (Table A1): 80 % of each emotion class to training,
+20 % to test (:func:`random_split`); speakers, and RAVDESS's "twins" (:func:`twin_key`), fall on
+both sides. Held-out protocols (:func:`held_out_folds`) keep every clip of the test groups out
+of training: ``held-out-actors`` (RAVDESS, CREMA-D), ``leave-one-session-out`` (IEMOCAP). The
+fold layout, sexes and twin keys come from each dataset's spec (:mod:`cmaf.data.registry`); the
+drawing is scikit-learn's. A :class:`Split` holds clip ids only, so it can be saved to a run
+directory; :func:`leakage_report` gives the numbers the book prints for the leakage check.
 """
 
 from __future__ import annotations
@@ -36,9 +24,7 @@ from cmaf.data.records import ClipRecord
 from cmaf.data.registry import SPECS
 from cmaf.data.spec import sex_from_meta
 
-#: Protocol names stored in :attr:`Split.protocol` (held-out ones come from the dataset's
-#: ``group``: ``held-out-<group>s``, or ``leave-one-<group>-out`` with one group per fold).
-RANDOM_PROTOCOL = "random-80-20"
+#: Protocol names of held-out folds (from the dataset's ``group``, see :func:`held_out_folds`).
 HELD_OUT_ACTORS = "held-out-actors"
 LEAVE_ONE_SESSION_OUT = "leave-one-session-out"
 
@@ -48,22 +34,10 @@ SPLIT_FORMAT = 1
 
 @dataclass(frozen=True)
 class Split:
-    """One train / (validation) / test partition, by clip id.
+    """One train / (validation) / test partition, by clip id (each part stored sorted).
 
-    Parameters
-    ----------
-    name
-        Human-readable identifier, e.g. ``"ravdess-held-out-actors-fold1of6"``.
-    train_ids, test_ids
-        Clip ids (``ClipRecord.clip_id``) of each part; stored sorted as tuples.
-    protocol
-        ``"random-80-20"``, ``"held-out-actors"``, ``"leave-one-session-out"``, ...
-    val_ids
-        Clip ids carved out of training for model selection (empty when there is none).
-    test_groups
-        The groups (actors / sessions) a held-out fold leaves out; empty for random splits.
-    seed
-        The seed that produced the split, or ``None`` for a deterministic order.
+    ``test_groups`` are the groups a held-out fold leaves out (empty for a random split);
+    ``seed`` is the seed that drew the split, ``None`` for a deterministic one.
     """
 
     name: str
@@ -82,25 +56,13 @@ class Split:
             object.__setattr__(self, attr, tuple(sorted(str(v) for v in value)))
         object.__setattr__(self, "test_groups", tuple(str(g) for g in self.test_groups))
 
-    @property
-    def parts(self) -> dict[str, tuple[str, ...]]:
-        """The non-empty parts by name (``"train"``, ``"val"``, ``"test"``)."""
-        parts = {"train": self.train_ids, "val": self.val_ids, "test": self.test_ids}
-        return {k: v for k, v in parts.items() if v or k != "val"}
-
     def to_json(self, indent: int | None = None) -> str:
         """Serialise to a JSON string (lists of ids, plus ``format``)."""
         return json.dumps({"format": SPLIT_FORMAT, **asdict(self)}, indent=indent)
 
     @classmethod
     def from_json(cls, text: str) -> Split:
-        """Parse what :meth:`to_json` wrote.
-
-        Raises
-        ------
-        ValueError
-            If the text is not a split of a known format.
-        """
+        """Parse what :meth:`to_json` wrote; ``ValueError`` if it is not a split of this format."""
         try:
             payload = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -132,10 +94,6 @@ class Split:
         return cls.from_json(Path(path).read_text(encoding="utf-8"))
 
 
-# --------------------------------------------------------------------------------------------
-# helpers
-
-
 def _natural_key(text: str) -> tuple:
     """Sort key that orders ``"2"`` before ``"10"`` (``"ravdess-2"`` before ``"ravdess-10"``)."""
     return tuple(
@@ -146,6 +104,7 @@ def _natural_key(text: str) -> tuple:
 
 
 def _index(records: Iterable[ClipRecord]) -> dict[str, ClipRecord]:
+    """Records by clip id; clip ids must be unique."""
     index: dict[str, ClipRecord] = {}
     for rec in records:
         if rec.clip_id in index:
@@ -163,6 +122,7 @@ def _check_records(records: Iterable[ClipRecord]) -> list[ClipRecord]:
 
 
 def _lookup(ids: Iterable[str], index: dict[str, ClipRecord], what: str) -> list[ClipRecord]:
+    """The records of ``ids``; a ``ValueError`` if one is missing."""
     ids = list(ids)
     unknown = [i for i in ids if i not in index]
     if unknown:
@@ -174,6 +134,7 @@ def _lookup(ids: Iterable[str], index: dict[str, ClipRecord], what: str) -> list
 
 
 def _names(items: Iterable[str], limit: int = 10) -> str:
+    """The first ``limit`` items in natural order, for an error message."""
     items = sorted(items, key=_natural_key)
     shown = ", ".join(items[:limit])
     return shown + (f" ... and {len(items) - limit} more" if len(items) > limit else "")
@@ -194,9 +155,8 @@ def _draw(
 ) -> set[str]:
     """Clip ids of a seeded draw of ``ceil(N * fraction)`` records (``train_test_split``).
 
-    With ``stratify`` each class gives the floor or ceil of its share (scikit-learn's
-    ``StratifiedShuffleSplit``); a class of one clip is an error with ``strict``, else it stays
-    undrawn. Both sides keep at least one clip (with ``stratify``: as many as there are classes).
+    With ``stratify`` each class gives the floor or ceil of its share; a class of one clip is an
+    error with ``strict``, else it stays undrawn. Each side keeps at least one clip per class.
     """
     from sklearn.model_selection import train_test_split
 
@@ -221,10 +181,6 @@ def _draw(
     return set(train_test_split(ids, test_size=k, random_state=seed, stratify=labels)[1])
 
 
-# --------------------------------------------------------------------------------------------
-# random split
-
-
 def random_split(
     records: Iterable[ClipRecord],
     test_fraction: float = 0.2,
@@ -232,44 +188,17 @@ def random_split(
     stratify: bool = True,
     name: str | None = None,
 ) -> Split:
-    """The paper's random (stratified) 80:20 split.
+    """The paper's random 80:20 split (Table A1), stratified by label unless told otherwise.
 
-    Records are first sorted by clip id, so the result depends only on the set of records and the
-    seed, not on the order a loader returned them in. The test part holds
-    ``ceil(N * test_fraction)`` clips (scikit-learn's ``train_test_split``); with ``stratify``
-    each emotion class gives the floor or ceil of its share.
+    The test part holds ``ceil(N * test_fraction)`` clips, drawn with ``seed`` from the records
+    sorted by clip id, so the split depends on the set of records, not their order. It puts
+    every speaker, and many twins (:func:`twin_key`), on both sides: :func:`leakage_report`
+    measures it.
 
-    This is the protocol of Table A1 ("Random 80:20 Split"). It puts every speaker on both sides,
-    and in RAVDESS the two repetitions of one take -- same actor, statement, emotion and intensity,
-    the other repetition: "twins" (:func:`twin_key`) -- fall on both sides for about a third of
-    the takes, so the test set holds near-duplicates of training clips. That is why the paper's
-    number is optimistic; :func:`count_straddling_twins` and :func:`leakage_report` quantify it,
-    and :func:`held_out_folds` gives the speaker-independent protocol.
-
-    Parameters
-    ----------
-    records
-        The clips to split (clip ids must be unique).
-    test_fraction
-        Share of clips in the test part, strictly between 0 and 1.
-    seed
-        Seed of the shuffle (``random_state``); same seed, same split.
-    stratify
-        Split each label separately (the paper's setting).
-    name
-        Split name; default ``"<dataset>-random-80-20-seed<seed>"``.
-
-    Returns
-    -------
-    Split
-        With ``protocol="random-80-20"`` for the default fraction
-        (``"random-<train>-<test>"`` in percent otherwise).
-
-    Raises
-    ------
-    ValueError
-        On no records, duplicate clip ids, a fraction outside (0, 1), or (with ``stratify``) a
-        class with fewer than 2 clips.
+    The split is named ``"<dataset>-<protocol>-seed<seed>"`` unless ``name`` is given; the
+    protocol is ``random-<train>-<test>`` in percent (``random-80-20``). ``ValueError`` on no
+    records, duplicate clip ids, a fraction outside (0, 1), or (with ``stratify``) a class with
+    fewer than 2 clips.
     """
     _check_fraction(test_fraction, "test_fraction")
     recs = _check_records(records)
@@ -282,10 +211,6 @@ def random_split(
     return Split(name=name, train_ids=train, test_ids=test, protocol=protocol, seed=seed)
 
 
-# --------------------------------------------------------------------------------------------
-# validation
-
-
 def validation_split(
     train_ids: Iterable[str],
     records: Iterable[ClipRecord],
@@ -294,38 +219,23 @@ def validation_split(
     by: str = "random",
     stratify: bool = True,
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Carve a validation part out of the training ids; the test part is never seen.
+    """Carve a validation part out of ``train_ids``; the test part is never seen.
 
     Parameters
     ----------
-    train_ids
-        The training clip ids of a split (only these are divided).
     records
         Records covering at least ``train_ids`` (e.g. the whole dataset).
     fraction
-        Share of the training clips (``by="random"``) or of the training groups / speakers
-        (``by="group"`` / ``"speaker"``) that goes to validation, strictly between 0 and 1
-        (rounded up, as scikit-learn does).
-    seed
-        Seed of the shuffle.
+        Share of the training clips, groups or speakers that goes to validation (rounded up).
     by
-        ``"random"``: clips drawn at random, stratified by label when ``stratify`` (a class with a
-        single training clip keeps it in training). ``"group"``: whole ``record.group`` units
-        (actors; IEMOCAP sessions) go to validation (``GroupShuffleSplit``). ``"speaker"``: whole
-        ``record.speaker`` units (for IEMOCAP, where a session is two speakers).
-    stratify
-        Only for ``by="random"``.
+        ``"random"``: clips, stratified by label with ``stratify`` (a class with one training
+        clip keeps it in training). ``"group"`` / ``"speaker"``: whole ``record.group`` /
+        ``record.speaker`` units (``GroupShuffleSplit``; IEMOCAP sessions hold two speakers).
 
     Returns
     -------
     (train_ids, val_ids)
         Both sorted; together exactly the input ``train_ids``.
-
-    Raises
-    ------
-    ValueError
-        On empty ``train_ids``, ids missing from ``records``, a bad ``by`` or ``fraction``, or
-        fewer than 2 groups / speakers for a grouped validation.
     """
     _check_fraction(fraction, "fraction")
     ids = sorted(set(train_ids))
@@ -356,19 +266,11 @@ def with_validation(
     by: str = "random",
     stratify: bool = True,
 ) -> Split:
-    """Return ``split`` with a validation part carved out of its training ids.
-
-    See :func:`validation_split` for the parameters. Raises ``ValueError`` if the split already
-    has a validation part.
-    """
+    """``split`` with a validation part carved from its training ids by :func:`validation_split`."""
     if split.val_ids:
         raise ValueError(f"split {split.name!r} already has a validation part")
     train, val = validation_split(split.train_ids, records, fraction, seed, by, stratify)
     return replace(split, train_ids=train, val_ids=val)
-
-
-# --------------------------------------------------------------------------------------------
-# held-out folds
 
 
 def held_out_folds(
@@ -377,49 +279,31 @@ def held_out_folds(
     fold_size: int | None = None,
     seed: int | None = None,
 ) -> list[Split]:
-    """Speaker-independent folds: each fold's test part is every clip of some ``record.group``.
+    """Speaker-independent folds: each fold's test part is every clip of some groups.
 
-    Groups are the actors for RAVDESS and CREMA-D and the sessions for IEMOCAP. A group is wholly
-    in test or wholly in training, so no test speaker (and no RAVDESS twin of a test clip) is
-    ever trained on. Over the folds every record is tested exactly once.
-
-    The default layout is the dataset's spec (:mod:`cmaf.data.registry`): RAVDESS
-    ``fold_size=4`` (6 folds of 4 actors), CREMA-D ``n_folds=5`` (folds of 18-19 speakers),
-    IEMOCAP ``fold_size=1`` (leave one session out: 5 folds); any other dataset 5 folds.
-
-    Fold assignment: with one group per fold, the folds are the groups in natural order (``2``
-    before ``10``). Otherwise scikit-learn's ``StratifiedGroupKFold`` deals the groups (in
-    natural order, or shuffled with ``seed``) so that the folds hold as many clips as possible
-    alike and, when every group has one known sex (the spec's ``sex``: ``meta["sex"]``, RAVDESS's
-    actor parity) and each sex has at least ``n_folds`` groups, an equal share of each sex:
-    RAVDESS folds of two male and two female actors. Folds are listed by their first group in
-    natural order.
+    A group (``record.group``: an actor, an IEMOCAP session) is wholly in test or in training,
+    and over the folds every record is tested once. The default layout is the dataset spec's
+    (5 folds outside the registry). With one group per fold the folds are the groups in natural
+    order (``2`` before ``10``); otherwise ``StratifiedGroupKFold`` deals the groups (in natural
+    order, or shuffled with ``seed``) into folds of as equal size as it can and, when every group
+    has one sex (the spec's ``sex``) and each sex at least ``n_folds`` groups, an equal share of
+    each sex. Folds are listed by their first group.
 
     Parameters
     ----------
-    records
-        Clips of one dataset, each with a non-empty ``group``.
-    n_folds
-        Number of folds (at most the number of groups).
-    fold_size
-        Groups per fold instead; ``n_folds = ceil(n_groups / fold_size)``. If both are given they
-        must agree.
+    n_folds, fold_size
+        Number of folds, or groups per fold (``n_folds = ceil(n_groups / fold_size)``); if both
+        are given they must agree.
     seed
         ``None`` for the deterministic natural order, or a seed for a shuffled assignment.
 
     Returns
     -------
     list of Split
-        One per fold, named ``"<dataset>-<protocol>-fold<i>of<n>"`` with ``test_groups`` set;
-        protocol ``held-out-<group>s``, or ``leave-one-<group>-out`` with one group per fold
-        (``held-out-actors``, ``leave-one-session-out``; ``group`` for datasets outside the
-        registry).
-
-    Raises
-    ------
-    ValueError
-        On no records, duplicate ids, mixed datasets, a record without a group, fewer than 2
-        groups, or more folds than groups.
+        Named ``"<dataset>-<protocol>-fold<i>of<n>"``; the protocol is ``held-out-<group>s``, or
+        ``leave-one-<group>-out`` with one group per fold, from the spec's ``group``. A
+        ``ValueError`` on no records, duplicate ids, mixed datasets, a record without a group,
+        fewer than 2 groups, or more folds than groups.
     """
     recs = _check_records(records)
     datasets = sorted({r.dataset for r in recs})
@@ -489,23 +373,11 @@ def held_out_folds(
     ]
 
 
-# --------------------------------------------------------------------------------------------
-# twins
-
-
 def twin_key(record: ClipRecord) -> Hashable | None:
     """Key shared by a clip and its "twins" (near-duplicate recordings), or ``None``.
 
-    The dataset's spec says what a twin is. RAVDESS: every take is recorded twice (repetition 01
-    and 02); the two clips of one prompt -- actor, vocal channel, emotion, intensity, statement --
-    are twins (:func:`cmaf.data.ravdess.twin_key`, from the file-stem clip id or ``meta``). CREMA-D
-    (actor + sentence + emotion + level is unique per clip), IEMOCAP and datasets outside the
-    registry have no twins: ``None``.
-
-    Raises
-    ------
-    ValueError
-        For a RAVDESS record whose intensity / statement cannot be found.
+    The dataset's spec says what a twin is: in RAVDESS the two repetitions of a take
+    (:func:`cmaf.data.ravdess.twin_key`); CREMA-D, IEMOCAP and unregistered datasets have none.
     """
     spec = SPECS.get(record.dataset)
     key = spec.twin_key(record) if spec else None
@@ -513,6 +385,7 @@ def twin_key(record: ClipRecord) -> Hashable | None:
 
 
 def _twin_groups(records: Iterable[ClipRecord]) -> dict[Hashable, list[ClipRecord]]:
+    """The records of each twin key that more than one record shares."""
     groups: dict[Hashable, list[ClipRecord]] = defaultdict(list)
     for rec in records:
         key = twin_key(rec)
@@ -522,21 +395,15 @@ def _twin_groups(records: Iterable[ClipRecord]) -> dict[Hashable, list[ClipRecor
 
 
 def count_straddling_twins(split: Split, records: Iterable[ClipRecord]) -> int:
-    """Number of twin groups with a clip in test and a clip in training (or validation).
+    """Number of twin groups with a clip in test and a clip in training or validation.
 
-    In RAVDESS a twin group is the pair of repetitions of one take, so this is the number of
-    takes whose other repetition the model could have seen. Records not in the split are
-    ignored; split ids missing from ``records`` raise ``ValueError``.
+    Records not in the split are ignored; split ids missing from ``records`` raise ``ValueError``.
     """
     test = set(split.test_ids)
     rest = set(split.train_ids) | set(split.val_ids)
     in_split = _lookup(sorted(test | rest), _index(records), "split")
     sides = [{r.clip_id in test for r in members} for members in _twin_groups(in_split).values()]
     return sum(len(s) == 2 for s in sides)
-
-
-# --------------------------------------------------------------------------------------------
-# leakage checks
 
 
 def assert_disjoint(split: Split) -> None:
@@ -574,15 +441,11 @@ def assert_no_speaker_overlap(split: Split, records: Iterable[ClipRecord]) -> No
 
 
 def leakage_report(split: Split, records: Iterable[ClipRecord]) -> dict[str, Any]:
-    """Numbers for the book's leakage check (JSON-serialisable).
+    """Numbers for the book's leakage check, as a JSON-serialisable dict.
 
-    Returns
-    -------
-    dict
-        ``name``, ``protocol``, ``n_train``, ``n_val``, ``n_test``, ``n_speakers_train`` (training
-        plus validation), ``n_speakers_test``, ``speakers_both_sides`` (sorted list),
-        ``n_speakers_both_sides``, ``n_twin_groups`` (twin groups inside the split),
-        ``twins_straddling`` (:func:`count_straddling_twins`) and ``ids_in_two_parts``.
+    Part sizes, speakers in test and in training plus validation, the speakers on both sides,
+    twin groups in the split and those straddling it (:func:`count_straddling_twins`), and ids
+    in two parts.
     """
     recs = list(records)
     index = _index(recs)
@@ -605,21 +468,3 @@ def leakage_report(split: Split, records: Iterable[ClipRecord]) -> dict[str, Any
         "twins_straddling": count_straddling_twins(split, recs),
         "ids_in_two_parts": len(dup),
     }
-
-
-__all__ = [
-    "HELD_OUT_ACTORS",
-    "LEAVE_ONE_SESSION_OUT",
-    "RANDOM_PROTOCOL",
-    "Split",
-    "assert_disjoint",
-    "assert_no_speaker_overlap",
-    "count_straddling_twins",
-    "held_out_folds",
-    "leakage_report",
-    "random_split",
-    "speaker_overlap",
-    "twin_key",
-    "validation_split",
-    "with_validation",
-]

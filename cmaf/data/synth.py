@@ -1,85 +1,11 @@
 """``cmaf synth``: the embedded synthetic audio-visual emotion corpus, in RAVDESS's layout.
 
-Why a synthetic corpus
-----------------------
-The real datasets are licence-bound downloads. The synthetic corpus lets every part of the
-pipeline (loading, preprocessing, training, attention maps, the correlation heatmap) run end to
-end anywhere, with generative ground truth that real data cannot give: the true action-unit (AU)
-activations, mouth opening, F0 and energy of every video frame.
-
-Layout (identical to RAVDESS, Livingstone & Russo 2018)::
-
-    DIR/Actor_XX/01-01-EE-II-SS-RR-AA.mp4   H.264 video (29.97 fps) + AAC audio (48 kHz, mono)
-    DIR/ground_truth_clips.csv              one row per clip: labels, prosody, degradation, seed
-    DIR/ground_truth_frames.csv             one row per video frame: AUs, mouth, F0, energy, pose
-    DIR/README.md                           what this is and how it was made
-    DIR/synth.json                          the generating configuration (marks a synth corpus)
-
-Modality 01 (audio-visual) and vocal channel 01 (speech) only; EE is the emotion (01 neutral,
-02 calm, 03 happy, 04 sad, 05 angry, 06 fearful, 07 disgust, 08 surprised), II the intensity
-(01 normal, 02 strong; neutral has normal only), SS the statement, RR the repetition and AA the
-actor (odd male, even female): 60 clips per actor, as in RAVDESS.
-
-How a clip is made
-------------------
-* **Actor** (drawn once from ``(seed, actor)``): face geometry, skin tone, hair, backdrop and
-  head-motion style (:mod:`cmaf.data.synth_face`); voice with sex-typical base pitch (male
-  110–130 Hz, female 200–230 Hz), formant scaling, voice quality and rate
-  (:mod:`cmaf.data.synth_voice`).
-* **Voice**: source–filter synthesis (Rosenberg glottal pulses, formant cascade, noise bursts)
-  with emotion-dependent F0 level/range/contour, rate, loudness, spectral tilt, breathiness,
-  jitter and tremor after Scherer (1986), Banse & Scherer (1996) and Juslin & Laukka (2003).
-  Each statement is a fixed syllable pattern (7 or 8 syllables, about 2.0–2.2 s at the neutral
-  rate, 1.8–2.8 s across emotions) after a leading silence, with trailing silence, like a
-  RAVDESS take.
-* **Face**: FACS-prototype AUs per emotion (happy 6+12, sad 1+4+15, surprise 1+2+5+26, fear
-  1+2+4+5+20+26, anger 4+5+7+23, disgust 9+15+16, neutral none, calm slightly relaxed lids),
-  scaled by intensity, individual expressiveness and per-clip jitter, with an onset/apex/offset
-  time course around the utterance. The mouth opening follows the voice's syllable envelope,
-  frame by frame (lip sync, zero lag); blinks, head motion and lighting drift are added.
-* **Degradation**: with probability ``p_degrade`` exactly one modality of a clip is degraded:
-  audio by additive pink-ish noise at low SNR or by muffling (low-pass), video by occluding the
-  upper or lower face, blurring, or darkening with sensor noise.
-
-Which modality separates which classes (why fusion matters)
------------------------------------------------------------
-* **Audio-separable, face-identical**: *calm vs neutral* (same face, apart from a faint lid
-  relaxation below the per-clip jitter; the calm voice is lower, narrower, slower, softer,
-  breathier and darker).
-* **Video-separable, voice-similar**: *disgust vs angry* (disgust's voice is deliberately given
-  anger's profile, see :mod:`cmaf.data.synth_voice`; the faces share nothing: AU9+15+16 vs
-  AU4+5+7+23) and *sad vs calm* (both low, slow, soft voices; the sad face has AU1+4+15 and a
-  drooping head).
-* **Both, partly**: *fearful vs surprised* (faces share AU1+2+5+26 and differ only by AU4/AU20;
-  voices differ by tremor, jitter and rate vs a terminal rise) and *happy vs surprised* (similar
-  pitch level, different contour; clearly different faces).
-* A degraded modality leaves the other intact, so a unimodal model loses the clips whose only
-  informative modality is degraded, while a fusion model can fall back on the other one.
-
-Together these cap an audio-only model well below 100 % (angry/disgust, sad/calm confusions plus
-noisy clips) and a video-only model too (calm/neutral plus occluded/dark clips). The target,
-calibrated with the training code through the :class:`SynthConfig` knobs
-(``au_jitter``, ``voice_jitter``, ``calm_lid_relax``, ``p_degrade``, SNR and blur ranges, ...):
-unimodal 50–80 % accuracy, fusion at least 5 points higher, nothing at 100 %.
-
-The defaults (a close-up, boldly drawn face, ``normal_scale``, ``voice_jitter`` and
-``light_jitter``) were calibrated against these aims with the ``cpu`` profile; the book's data
-chapter checks the aims on every build, and ``CHANGELOG.md`` records the calibration's history.
-
-Determinism
------------
-Each actor's traits and each clip's random draws come from ``numpy.random.SeedSequence(seed,
-spawn_key=...)`` keyed by the actor and the clip's RAVDESS fields, so a clip does not depend on
-the worker count, on the order clips are made, or on how many actors are generated. The x264
-encoder runs single-threaded with fixed settings, so the same seed gives byte-identical media and
-ground-truth files (checked by the tests on decoded arrays and on file bytes).
-
-Re-running into the same folder
--------------------------------
-A folder holding a complete corpus made with the same configuration is left untouched (a no-op).
-A folder holding an earlier synth corpus with another configuration, or an interrupted run, is
-regenerated: the generator's own files (``Actor_XX/01-01-*.mp4``, the CSVs, ``README.md``,
-``synth.json``) are deleted first, nothing else. Any other non-empty folder is refused.
+It lets the whole pipeline run without the licence-bound datasets, and it carries generative
+ground truth (action units, mouth opening, F0, energy per video frame) that real data cannot
+give. ``Actor_XX/01-01-EE-II-SS-RR-AA.mp4`` clips (60 per actor) with per-clip and per-frame
+ground-truth CSVs; the same seed and configuration give the same bytes. How a clip is made,
+which modality separates which classes, determinism and re-running into a folder are explained
+in the book page ``book/synthetic_corpus.md``.
 """
 
 from __future__ import annotations
@@ -92,7 +18,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -124,105 +50,45 @@ class SynthError(ValueError):
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """Every knob of the synthetic corpus. Changing any of them changes the corpus.
+    """Every knob of the synthetic corpus; changing any of them changes the corpus.
 
-    Parameters
-    ----------
-    actors
-        Number of actors (1..24), 60 clips each. Default 8 (480 clips): enough for
-        held-out-actor splits, and it generates in under two minutes on two cores.
-    seed
-        Master seed: same seed and config, same corpus.
-    width, height
-        Frame size. RAVDESS is 1280x720; the default 320x180 keeps its 16:9 shape at a quarter
-        of the linear size so the default corpus renders and encodes fast. The face is a
-        close-up (the head about 155 px of the 180 px height, see
-        :class:`~cmaf.data.synth_face.FaceRenderer`) so that lids, brows and wrinkles keep a few
-        pixels each after an encoder's resize to 64 px. Encoders resize anyway.
-    clip_seconds
-        Shortest and longest clip (s). A clip lasts its leading silence, utterance and trailing
-        silence within this range (slow takes are longer), rounded to whole video frames.
-    lead_seconds
-        Range of the leading silence before the utterance (RAVDESS takes start with about 0.5 s).
-    min_trail_seconds
-        Least silence left after the utterance.
-    fps_num, fps_den
-        Frame rate as a fraction: 30000/1001 = 29.97 fps, as RAVDESS.
-    sample_rate
-        Audio rate (Hz), 48 kHz as RAVDESS.
-    normal_scale
-        How far ``normal`` intensity goes from neutral towards the ``strong`` expression (AUs and
-        prosody alike). 0.75: at 0.6 the normal-intensity clips (4/7 of the corpus) sat so close
-        to neutral that neither modality separated them in the ``cpu`` profile.
-    au_jitter
-        Log-normal per-clip spread of each AU's peak amplitude.
-    au_leak
-        Scale of spurious activation of AUs outside the prototype (half-normal, per clip).
-    au_noise
-        Frame-to-frame wobble of the AUs (slow random walk amplitude).
-    calm_lid_relax
-        AU43 amplitude of the calm face; keep it below ``au_leak`` so calm vs neutral stays an
-        audio-only distinction.
-    voice_jitter
-        Relative per-clip spread of the prosodic parameters (F0 level, range, rate, loudness,
-        tilt, breathiness). Larger values blur neighbouring emotions (calm/neutral,
-        happy/surprised) into each other and cap what an audio-only model can learn.
-    lip_gain
-        How much the syllable envelope opens the mouth (0..1 scale of ``mouth_opening``).
-    blink_rate
-        Blinks per second.
-    light_jitter
-        Per-clip spread of lighting level and side-to-side fall-off (lighting only dims, never
-        over-exposes); ``light_flicker`` the within-clip slow variation. 0.06: global brightness
-        dominates the pooled features of a frozen, randomly initialised backbone, and at 0.12
-        it drowned the expression.
-    p_degrade
-        Probability that one modality of a clip is degraded; ``p_audio_degrade`` the probability
-        that it is the audio (otherwise the video).
-    audio_degradations, video_degradations
-        Kinds to draw from: ``noise``, ``muffle``; ``occlusion``, ``blur``, ``dark``.
-    snr_db
-        SNR range (dB) of the ``noise`` degradation.
-    muffle_cutoff_hz
-        Low-pass cut-off range of ``muffle``.
-    blur_factor
-        Down/up-sampling factor range of ``blur``.
-    dark_gain
-        Brightness gain range of ``dark`` (sensor noise ``dark_noise`` is added after it).
-    x264_preset, x264_crf
-        Fixed encoder settings (single thread for byte-identical output).
+    The defaults were calibrated so that each modality alone stays well below 100 % and fusion
+    helps (``book/synthetic_corpus.md``).
     """
 
-    actors: int = 8
-    seed: int = 0
+    actors: int = 8  # 1..24, 60 clips each
+    seed: int = 0  # master seed: same seed and config, same corpus
+    # RAVDESS's 16:9 at a quarter of its 1280x720; the face is a close-up (FaceRenderer).
     width: int = 320
     height: int = 180
+    # Shortest and longest clip (s): leading silence, utterance and trailing silence, rounded to
+    # whole video frames.
     clip_seconds: tuple[float, float] = (3.0, 3.6)
-    lead_seconds: tuple[float, float] = (0.45, 0.75)
-    min_trail_seconds: float = 0.35
-    fps_num: int = 30000
+    lead_seconds: tuple[float, float] = (0.45, 0.75)  # leading silence before the utterance
+    min_trail_seconds: float = 0.35  # least silence after it
+    fps_num: int = 30000  # 29.97 fps and 48 kHz audio, as RAVDESS
     fps_den: int = 1001
     sample_rate: int = 48000
-    normal_scale: float = 0.75
-    au_jitter: float = 0.25
-    au_leak: float = 0.08
-    au_noise: float = 0.04
-    calm_lid_relax: float = 0.06
-    voice_jitter: float = 0.08
-    lip_gain: float = 0.85
-    blink_rate: float = 0.3
-    light_jitter: float = 0.06
-    light_flicker: float = 0.04
-    p_degrade: float = 0.35
-    p_audio_degrade: float = 0.5
+    normal_scale: float = 0.75  # how far normal intensity goes from neutral towards strong
+    au_jitter: float = 0.25  # log-normal per-clip spread of each AU's peak
+    au_leak: float = 0.08  # scale of the spurious activation of AUs outside the prototype
+    au_noise: float = 0.04  # frame-to-frame wobble of the AUs
+    calm_lid_relax: float = 0.06  # AU43 of the calm face: below au_leak, so calm is audio-only
+    voice_jitter: float = 0.08  # relative per-clip spread of the prosodic parameters
+    lip_gain: float = 0.85  # how much the syllable envelope opens the mouth
+    blink_rate: float = 0.3  # blinks per second
+    light_jitter: float = 0.06  # per-clip spread of the lighting level and side fall-off
+    light_flicker: float = 0.04  # within-clip slow variation of the lighting
+    p_degrade: float = 0.35  # probability that one modality of a clip is degraded,
+    p_audio_degrade: float = 0.5  # and that it is the audio (otherwise the video)
     audio_degradations: tuple[str, ...] = ("noise", "muffle")
     video_degradations: tuple[str, ...] = ("occlusion", "blur", "dark")
-    snr_db: tuple[float, float] = (-8.0, 2.0)
-    muffle_cutoff_hz: tuple[float, float] = (250.0, 500.0)
-    blur_factor: tuple[int, int] = (6, 10)
-    dark_gain: tuple[float, float] = (0.12, 0.25)
-    dark_noise: float = 6.0
-    x264_preset: str = "superfast"
+    snr_db: tuple[float, float] = (-8.0, 2.0)  # SNR range of "noise"
+    muffle_cutoff_hz: tuple[float, float] = (250.0, 500.0)  # low-pass cut-off range of "muffle"
+    blur_factor: tuple[int, int] = (6, 10)  # down/up-sampling factor range of "blur"
+    dark_gain: tuple[float, float] = (0.12, 0.25)  # brightness gain range of "dark",
+    dark_noise: float = 6.0  # and the std of the sensor noise added after it
+    x264_preset: str = "superfast"  # fixed encoder settings (one thread: identical bytes)
     x264_crf: int = 23
 
     @property
@@ -250,11 +116,7 @@ class SynthConfig:
                 raise SynthError(f"unknown video degradation {kind!r} (occlusion, blur, dark)")
 
     def to_json(self) -> dict:
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
-
-
-def _jsonable(value):
-    return list(value) if isinstance(value, tuple) else value
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 @dataclass(frozen=True)
@@ -516,13 +378,7 @@ def make_clip(cfg: SynthConfig, spec: ClipSpec, out_dir: Path) -> tuple[list, li
     for i in range(n_frames):
         img = renderer.render(
             {au: float(au_tracks[au][i]) for au in AUS},
-            float(mouth[i]),
-            float(blink[i]),
-            float(yaw[i]),
-            float(pitch[i]),
-            float(roll[i]),
-            float(dx[i]),
-            float(dy[i]),
+            *(float(track[i]) for track in (mouth, blink, yaw, pitch, roll, dx, dy)),
             occluder,
         )
         if blur > 1:
@@ -584,25 +440,19 @@ def make_clip(cfg: SynthConfig, spec: ClipSpec, out_dir: Path) -> tuple[list, li
         dparam,
         clip_seed,
     ]
-    frame_rows = []
-    for i in range(n_frames):
-        frame_rows.append(
-            [
-                spec.clip_id,
-                i,
-                _fmt(times[i]),
-                *(_fmt(au_tracks[au][i]) for au in AUS),
-                _fmt(mouth[i]),
-                _fmt(drive[i]),
-                f"{f0[i]:.3f}",
-                _fmt(energy[i]),
-                _fmt(blink[i]),
-                _fmt(yaw[i]),
-                _fmt(pitch[i]),
-                _fmt(roll[i]),
-                _fmt(gain[i]),
-            ]
-        )
+    frame_rows = [
+        [
+            spec.clip_id,
+            i,
+            _fmt(times[i]),
+            *(_fmt(au_tracks[au][i]) for au in AUS),
+            _fmt(mouth[i]),
+            _fmt(drive[i]),
+            f"{f0[i]:.3f}",
+            *(_fmt(track[i]) for track in (energy, blink, yaw, pitch, roll, gain)),
+        ]
+        for i in range(n_frames)
+    ]
     return clip_row, frame_rows
 
 
@@ -717,7 +567,8 @@ def synthesize(
     Parameters
     ----------
     out_dir
-        Target folder: new, empty, or an earlier synth corpus (see the module docstring).
+        A new or empty folder, or an earlier synth corpus: left alone if it was made with the
+        same configuration, else its generator-owned files are replaced.
     actors, seed, size
         Override :class:`SynthConfig`'s ``actors``, ``seed`` and ``(width, height)``.
     workers
@@ -730,8 +581,7 @@ def synthesize(
     Returns
     -------
     SynthSummary
-        Folder, clip and frame counts, elapsed seconds and whether an existing identical corpus
-        was reused.
+        Whether an existing identical corpus was reused, counts and elapsed seconds.
 
     Raises
     ------

@@ -1,23 +1,11 @@
 """A parametric 2-D talking face for the synthetic corpus (:mod:`cmaf.data.synth`).
 
-The face (head, hair, ears, eyes with lids and irises, brows, nose, cheeks, wrinkles, lips, teeth)
-is drawn with PIL polygons whose geometry is driven by action-unit-like controls (Ekman & Friesen's
-Facial Action Coding System, FACS): every control is 0 (absent) .. 1 (maximal), and
-:data:`AU_NAMES` lists what each one moves. Emotion prototypes (:data:`PROTOTYPES`) follow the
-EMFACS predictions (Ekman & Friesen 1978; Ekman, Friesen & Hager 2002): happy AU6+12, sad AU1+4+15,
-surprise AU1+2+5+26, fear AU1+2+4+5+20+26, anger AU4+5+7+23, disgust AU9+15+16; neutral none,
-calm only slightly relaxed lids (AU43, weakly).
-
-The framing is a close-up and the movements are bold (brows travel up to about half an eye
-width, lip corners a fifth of the mouth width; thick brows and wrinkle lines): the ``cpu``
-training profile sees 64 px frames through a frozen, randomly initialised ResNet-18, and with a
-smaller face and subtler movements the expression is lost below its pooled features (a linear
-probe on them separates the emotions far better with this drawing, centre-square frames and
-mild lighting jitter; ``CHANGELOG.md`` records the calibration).
-
-Head pose is faked in 2-D: yaw shifts the inner features sideways inside a fixed head outline,
-pitch shifts them vertically, roll rotates the whole face; this is enough for a frame-level
-encoder to see motion without a 3-D renderer.
+PIL polygons whose geometry is driven by action-unit-like controls (Ekman & Friesen's Facial
+Action Coding System, FACS), each 0 (absent) .. 1 (maximal). The emotion prototypes follow the
+EMFACS predictions. The close-up framing and bold movements keep the expression visible after
+the ``cpu`` profile's resize to 64 px. Head pose is faked in 2-D: yaw and pitch shift the inner
+features inside a fixed head outline, roll rotates the whole face. The book page
+``book/synthetic_corpus.md`` lists what each AU moves and why the drawing looks as it does.
 """
 
 from __future__ import annotations
@@ -27,24 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-#: Action units used, with the facial movement each drives in the drawing.
-AU_NAMES: dict[str, str] = {
-    "AU1": "inner brow raiser (inner brow ends up, forehead wrinkles)",
-    "AU2": "outer brow raiser (outer brow ends up)",
-    "AU4": "brow lowerer (brows down and together, glabella lines)",
-    "AU5": "upper lid raiser (eyes wider)",
-    "AU6": "cheek raiser (cheeks up and flushed, lower lids up)",
-    "AU7": "lid tightener (both lids narrow)",
-    "AU9": "nose wrinkler (nostrils up, bridge wrinkles, brows down a little)",
-    "AU12": "lip corner puller (corners up and out)",
-    "AU15": "lip corner depressor (corners down)",
-    "AU16": "lower lip depressor (lower lip down, lower teeth visible)",
-    "AU20": "lip stretcher (mouth wider, corners flat)",
-    "AU23": "lip tightener (thin lips, narrower mouth)",
-    "AU26": "jaw drop (mouth open independently of speech)",
-    "AU43": "eyes closure (relaxed, drooping lids)",
-}
-AUS: tuple[str, ...] = tuple(AU_NAMES)
+#: The FACS action units the face moves (see the render code for what each one does).
+AUS: tuple[str, ...] = tuple(f"AU{n}" for n in (1, 2, 4, 5, 6, 7, 9, 12, 15, 16, 20, 23, 26, 43))
 
 #: Strong-intensity AU amplitudes per RAVDESS emotion code.
 PROTOTYPES: dict[int, dict[str, float]] = {
@@ -223,7 +195,7 @@ class FaceRenderer:
         Parameters
         ----------
         au
-            AU activations (keys of :data:`AU_NAMES`), 0..1.
+            AU activations keyed by :data:`AUS`, 0..1.
         mouth_open
             Lip separation 0..1 (speech plus jaw drop), already combined by the caller.
         blink
@@ -258,6 +230,7 @@ class FaceRenderer:
         shade = _mix(skin, (0, 0, 0), 0.25)
         line = _mix(skin, (40, 20, 10), 0.55)
         hw = a.head_aspect
+        thick, thin = max(1, int(s * 0.02)), max(1, int(s * 0.015))  # line widths (px)
 
         # Torso and neck (outside the head rotation's inner-feature shift).
         shoulders = np.array([[-2.2, 2.2], [-1.6, 1.25], [1.6, 1.25], [2.2, 2.2]])
@@ -290,9 +263,7 @@ class FaceRenderer:
             for k in range(3):
                 y = a.eye_y - a.brow_gap - 0.12 - 0.07 * k
                 d.line(
-                    px(_bezier((-0.28, y), (0, y - 0.04), (0.28, y), 7)),
-                    fill=colour,
-                    width=max(1, int(s * 0.02)),
+                    px(_bezier((-0.28, y), (0, y - 0.04), (0.28, y), 7)), fill=colour, width=thick
                 )
         knit = au["AU4"] + 0.5 * au["AU9"]
         if knit > 0.12:
@@ -302,7 +273,7 @@ class FaceRenderer:
                 d.line(
                     px(np.array([[side * 0.05, y0 - 0.1], [side * 0.04, y0 + 0.03]])),
                     fill=colour,
-                    width=max(1, int(s * 0.02)),
+                    width=thick,
                 )
 
         # Eyes: almond of two lid curves; the iris is clipped to the opening.
@@ -325,7 +296,7 @@ class FaceRenderer:
             d.polygon(px(iris), fill=a.iris)
             if upper + lower > 0.03:
                 d.polygon(px(_ellipse(ex, ey, 0.016, min(0.016, upper), 10)), fill=(10, 10, 10))
-            d.line(px(np.stack([xx, top], 1)), fill=(35, 25, 20), width=max(1, int(s * 0.02)))
+            d.line(px(np.stack([xx, top], 1)), fill=(35, 25, 20), width=thick)
 
         # Brows: inner end raised by AU1, outer by AU2, both lowered and drawn in by AU4 / AU9.
         for side in (-1, 1):
@@ -342,11 +313,7 @@ class FaceRenderer:
         # Nose: bridge, tip, nostrils raised and flared by AU9, bridge wrinkles.
         top_y = a.eye_y + 0.04
         tip_y = top_y + a.nose_len - 0.04 * au["AU9"]
-        d.line(
-            px(np.array([[0.02, top_y], [0.05, tip_y - 0.04]])),
-            fill=shade,
-            width=max(1, int(s * 0.015)),
-        )
+        d.line(px(np.array([[0.02, top_y], [0.05, tip_y - 0.04]])), fill=shade, width=thin)
         flare = 0.07 + 0.03 * au["AU9"]
         d.polygon(px(_bezier((-flare, tip_y), (0, tip_y + 0.08), (flare, tip_y), 9)), fill=shade)
         for side in (-1, 1):
@@ -355,11 +322,7 @@ class FaceRenderer:
             colour = _mix(skin, line, au["AU9"])
             for k in range(2):
                 y = top_y + 0.06 + 0.04 * k
-                d.line(
-                    px(np.array([[-0.08, y], [0.08, y]])),
-                    fill=colour,
-                    width=max(1, int(s * 0.015)),
-                )
+                d.line(px(np.array([[-0.08, y], [0.08, y]])), fill=colour, width=thin)
 
         # Mouth geometry.
         my = a.mouth_y
@@ -381,7 +344,7 @@ class FaceRenderer:
                     (side * (half_w + 0.03), my + corner_dy + 0.03),
                     7,
                 )
-                d.line(px(pts), fill=colour, width=max(1, int(s * 0.02)))
+                d.line(px(pts), fill=colour, width=thick)
 
         left = (-half_w, my + corner_dy)
         right = (half_w, my + corner_dy)
@@ -410,22 +373,10 @@ class FaceRenderer:
         if occluder is not None:
             region, colour = occluder
             if region == "upper":
-                box = np.array(
-                    [
-                        [-hw - 0.1, a.eye_y - 0.45],
-                        [hw + 0.1, a.eye_y - 0.45],
-                        [hw + 0.1, a.eye_y + 0.17],
-                        [-hw - 0.1, a.eye_y + 0.17],
-                    ]
-                )
+                top, bottom = a.eye_y - 0.45, a.eye_y + 0.17
             else:
-                box = np.array(
-                    [
-                        [-hw - 0.1, my - 0.33],
-                        [hw + 0.1, my - 0.33],
-                        [hw + 0.1, 1.05],
-                        [-hw - 0.1, 1.05],
-                    ]
-                )
+                top, bottom = my - 0.33, 1.05
+            x = hw + 0.1
+            box = np.array([[-x, top], [x, top], [x, bottom], [-x, bottom]])
             d.polygon(px(box, False), fill=colour)
         return img

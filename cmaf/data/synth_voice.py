@@ -1,92 +1,41 @@
 """Source–filter speech synthesis for the synthetic corpus (:mod:`cmaf.data.synth`).
 
-A clip's voice is a glottal pulse train (Rosenberg 1971 pulses, differentiated for lip radiation)
-with an emotion-dependent fundamental-frequency contour, shaped by a one-pole spectral-tilt filter,
-mixed with aspiration noise and passed, one syllable at a time, through a cascade of five formant
-resonators (Klatt 1980) set to that syllable's vowel. Consonant-like onsets are noise bursts
-(plosives, fricatives) or low nasal murmurs. Nothing is speech in any language: it is a prosodic
-carrier whose acoustics follow the literature on vocal emotion.
-
-Emotion profiles
-----------------
-The per-emotion prosody follows the direction of the effects reported by Scherer (1986, "Vocal
-affect expression: a review and a model for future research", Psychol. Bull. 99), Banse & Scherer
-(1996, "Acoustic profiles in vocal emotion expression", JPSP 70) and Juslin & Laukka (2003,
-"Communication of emotions in vocal expression and music performance", Psychol. Bull. 129):
-
-* high-arousal emotions (anger, fear, happiness, surprise) raise mean F0, loudness and
-  high-frequency energy (flatter spectral tilt) and speed up articulation; anger and fear the most;
-* sadness and calm lower F0, narrow its range, slow the rate, soften and darken the voice
-  (steeper tilt, more breathiness); sadness more than calm, with a falling contour;
-* fear adds F0 irregularity (jitter) and tremor; surprise a wide range with a terminal rise;
-  happiness a wide, rise–fall melodic contour.
-
-One deliberate departure: *disgust* is given a voice close to (hot) anger. Vocal disgust is the
-least recognisable emotion in the acted-speech studies (Banse & Scherer 1996 report recognition
-near chance), so the corpus makes the angry/disgust pair separable mainly by the face.
-
-Intensity ``normal`` moves every numeric parameter only part of the way (``normal_scale``) from the
-neutral profile towards the emotion's ``strong`` profile.
+A glottal pulse train (Rosenberg 1971) with an emotion-dependent F0 contour, spectral tilt and
+aspiration noise, passed one syllable at a time through a cascade of formant resonators (Klatt
+1980) set to the syllable's vowel; consonant-like onsets are noise bursts or nasal murmurs. It is
+a prosodic carrier, not speech in any language. The emotion profiles follow the direction of the
+effects in Scherer (1986), Banse & Scherer (1996) and Juslin & Laukka (2003), except that disgust
+is given a voice close to anger's, so that the pair is separable mainly by the face. The book
+page ``book/synthetic_corpus.md`` gives the details.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from fractions import Fraction
 
 import numpy as np
 from scipy import signal
 
+from cmaf.data.ravdess import CLASSES
+
 #: RAVDESS emotion codes (01..08) to canonical names.
-EMOTIONS: dict[int, str] = {
-    1: "neutral",
-    2: "calm",
-    3: "happy",
-    4: "sad",
-    5: "angry",
-    6: "fearful",
-    7: "disgust",
-    8: "surprised",
-}
+EMOTIONS: dict[int, str] = dict(enumerate(CLASSES, start=1))
 
 
 @dataclass(frozen=True)
 class VoiceProfile:
-    """Prosodic settings of one emotion at strong intensity.
+    """Prosodic settings of one emotion at strong intensity."""
 
-    Parameters
-    ----------
-    f0_shift_st
-        Mean F0 relative to the speaker's base pitch, in semitones.
-    f0_range
-        Multiplier on the size of the pitch accents (1 = neutral, about 3 semitones).
-    contour
-        Global intonation shape: ``declarative`` (gentle declination), ``fall``, ``flat``,
-        ``rise`` (terminal rise) or ``risefall`` (arched).
-    rate
-        Speaking-rate multiplier (> 1 faster: shorter syllables).
-    loudness_db
-        Level relative to neutral speech.
-    tilt
-        Spectral tilt offset: positive = steeper (darker, softer voice), negative = flatter
-        (brighter, pressed voice).
-    breathiness
-        Aspiration-noise share of the source (0..1).
-    jitter_st
-        Standard deviation of slow random F0 perturbation, in semitones.
-    tremor_st
-        Depth of a 5–7 Hz F0 tremor, in semitones.
-    """
-
-    f0_shift_st: float
-    f0_range: float
-    contour: str
-    rate: float
-    loudness_db: float
-    tilt: float
-    breathiness: float
-    jitter_st: float
-    tremor_st: float
+    f0_shift_st: float  # mean F0 relative to the speaker's base pitch (semitones)
+    f0_range: float  # multiplier on the size of the pitch accents (1: about 3 semitones)
+    contour: str  # declarative (gentle declination), fall, flat, rise (terminal) or risefall
+    rate: float  # speaking-rate multiplier (> 1 faster: shorter syllables)
+    loudness_db: float  # level relative to neutral speech
+    tilt: float  # spectral tilt offset: > 0 steeper (darker, softer), < 0 flatter (pressed)
+    breathiness: float  # aspiration-noise share of the source (0..1)
+    jitter_st: float  # std of slow random F0 perturbation (semitones)
+    tremor_st: float  # depth of a 5–7 Hz F0 tremor (semitones)
 
 
 #: Strong-intensity profiles, keyed by RAVDESS emotion code. Directions after Banse & Scherer
@@ -178,22 +127,12 @@ def clip_profile(emotion: int, strong: bool, normal_scale: float) -> VoiceProfil
     if strong or emotion == 1:
         return target
     base = PROFILES[1]
-    k = normal_scale
-
-    def mix(a: float, b: float) -> float:
-        return a + k * (b - a)
-
-    return VoiceProfile(
-        f0_shift_st=mix(base.f0_shift_st, target.f0_shift_st),
-        f0_range=mix(base.f0_range, target.f0_range),
-        contour=target.contour,
-        rate=mix(base.rate, target.rate),
-        loudness_db=mix(base.loudness_db, target.loudness_db),
-        tilt=mix(base.tilt, target.tilt),
-        breathiness=mix(base.breathiness, target.breathiness),
-        jitter_st=mix(base.jitter_st, target.jitter_st),
-        tremor_st=mix(base.tremor_st, target.tremor_st),
-    )
+    mixed = {}
+    for f in fields(VoiceProfile):
+        if f.name != "contour":
+            a, b = getattr(base, f.name), getattr(target, f.name)
+            mixed[f.name] = a + normal_scale * (b - a)
+    return replace(target, **mixed)
 
 
 @dataclass
