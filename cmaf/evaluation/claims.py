@@ -117,3 +117,32 @@ def rank(
         if name != best
     }
     return Ranking(best, accuracy, differences)
+
+
+def accuracy_table(samples: Mapping[str, tuple[Sequence[bool], Sequence[str]]]):
+    """Per model: seeds, test clips, accuracy over every seed's test clips with its Wilson
+    interval, and the half-width of the widest single-seed interval (fractions); highest
+    accuracy first. ``samples``: :func:`cmaf.evaluation.runs.correct_by_clip`."""
+    import pandas as pd
+
+    rows = []
+    for model, (correct, clusters) in samples.items():
+        correct = np.asarray(correct, dtype=bool)
+        seeds = np.array([str(c).split("/", 1)[0] for c in clusters])
+        accuracy, low, high = accuracy_interval(correct)
+        half_widths = []
+        for seed in sorted(set(seeds)):
+            _, seed_low, seed_high = accuracy_interval(correct[seeds == seed])
+            half_widths.append((seed_high - seed_low) / 2)
+        rows.append(
+            {
+                "model": model,
+                "seeds": len(set(seeds)),
+                "test clips": len(correct),
+                "accuracy": accuracy,
+                "low": low,
+                "high": high,
+                "widest seed half-width": max(half_widths),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("accuracy", ascending=False, ignore_index=True)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from cmaf.evaluation.metrics import aggregate_seeds, format_mean_std
 
@@ -80,3 +84,26 @@ def format_aggregate(summary: dict[str, Any]) -> str:
     for name in summary["class_names"]:
         lines.append(f"  f1/{name:<13}{format_mean_std(*stats['f1/' + name])}")
     return "\n".join(lines)
+
+
+def correct_by_clip(
+    predictions: Mapping[str, Mapping[Any, str | Path]],
+) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """Per model, whether each test clip was classified correctly, over every seed.
+
+    ``predictions[model][seed]`` is a ``predictions.csv`` (a run's, or any CSV with
+    ``clip_id, label_index, predicted_index``). Returns ``model -> (correct, clusters)`` with
+    clusters ``"seed/clip_id"`` in one sorted order, the input of
+    :func:`cmaf.evaluation.claims.paired_difference` and :func:`~cmaf.evaluation.claims.rank`.
+    """
+    out = {}
+    for model, by_seed in predictions.items():
+        rows = []
+        for seed, path in by_seed.items():
+            with open(path, newline="") as fh:
+                for row in csv.DictReader(fh):
+                    correct = row["label_index"] == row["predicted_index"]
+                    rows.append((f"{seed}/{row['clip_id']}", correct))
+        rows.sort()
+        out[model] = (np.array([c for _, c in rows], dtype=bool), [k for k, _ in rows])
+    return out
