@@ -44,12 +44,13 @@ def paired_difference(
     """Accuracy of ``first`` minus ``second`` and its 95 % paired cluster-bootstrap interval.
 
     Each argument is ``(correct, clusters)`` per test clip (clusters: speakers, or one id per
-    clip for a clip bootstrap); both models must have been tested on the same clips.
+    clip for a clip bootstrap); both models must have been tested on the same clips. Any
+    per-clip score works in place of the correct/incorrect flags.
     """
     boot = cluster_bootstrap([first, second], n_boot=n_boot, seed=seed)
     low, high = np.nanpercentile(boot[:, 0] - boot[:, 1], [2.5, 97.5])
-    difference = np.mean(first[0], dtype=float) - np.mean(second[0], dtype=float)
-    return float(difference), float(low), float(high)
+    means = [np.asarray(scores, dtype=float).mean() for scores, _ in (first, second)]
+    return float(means[0] - means[1]), float(low), float(high)
 
 
 def compare(difference: float, low: float, high: float, lead: str, trail: str) -> str:
