@@ -1,12 +1,12 @@
-"""Published audio-only results on RAVDESS, with their protocols.
+"""Published audio-only results on RAVDESS, with their protocols (cited by the book's real-data
+chapter beside its own numbers).
 
-The book's real-data chapter cites these beside its own numbers. Each row is data with its
-source, checked against the text named in ``source`` (a number read from another paper's table,
-or from the authors' code rather than their paper, says so in ``note``). ``protocol`` is what
+Each row is checked against the text named in ``source``; a number read from another paper's
+table, or from the authors' code rather than their paper, says so in ``note``. ``protocol``
 decides comparability: a random split over clips ("speaker-dependent") lets every test actor,
-and usually the other repetition of the same take, be trained on; a speaker-independent protocol
+and usually the other repetition of the same take, be trained on; a speaker-independent one
 holds whole actors out. ``differs`` names what separates each row from our protocols (speech
-only, 8 classes; held-out folds of 4 actors covering all 24 actors, or a random 80:20 split).
+only, 8 classes; held-out folds of 4 actors covering all 24, or a random 80:20 split).
 """
 
 from __future__ import annotations
@@ -118,9 +118,8 @@ RAVDESS_AUDIO: tuple[Anchor, ...] = (
 def ravdess_audio_table():
     """:data:`RAVDESS_AUDIO` as a pandas DataFrame (one row per anchor).
 
-    ``value (%)`` holds strings with the source's own precision (``"94.18"``, ``"57.0"``), so
-    the table renders the same in a notebook, a Styler and the built book, where a float
-    column would show ``94.180000``.
+    ``value (%)`` holds strings with the source's own precision (``"94.18"``, ``"57.0"``): a
+    float column would render as ``94.180000`` in a Styler and the built book.
     """
     import pandas as pd
 

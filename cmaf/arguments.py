@@ -74,16 +74,10 @@ def one_line(exc: BaseException) -> str:
 
 
 def output_dir(path: str | Path, flag: str) -> Path:
-    """Create the output folder ``path`` (with parents) or say in one line why it cannot be.
-
-    Refuses an existing file, a location that cannot be created (an over-long name, a parent
-    that is a file, no permission) and a folder this user cannot write into.
-
-    Raises
-    ------
-    UsageError
-        Naming ``flag``, the path and the fix.
-    """
+    """Create the output folder ``path`` (with parents), or raise :class:`UsageError` naming
+    ``flag``, the path and the fix: for an existing file, a location that cannot be created (an
+    over-long name, a parent that is a file, no permission) or a folder this user cannot write
+    into."""
     path = Path(path).expanduser()
     if existing(path, flag) and not path.is_dir():
         raise UsageError(f"{flag} {path}: is a file, not a folder; choose a folder")
@@ -102,16 +96,9 @@ def output_dir(path: str | Path, flag: str) -> Path:
 
 
 def output_file(path: str | Path, flag: str, *, force: bool = False) -> Path:
-    """Check that ``path`` can be written as a new file (or replaced, with ``force``).
-
-    The parent folder is created. An existing file is refused unless ``force``; a folder
-    always is.
-
-    Raises
-    ------
-    UsageError
-        Naming ``flag``, the path and the fix.
-    """
+    """Check that ``path`` can be written as a new file (or replaced, with ``force``), creating
+    its parent folder; a folder is refused, and so is an existing file unless ``force``
+    (:class:`UsageError` naming ``flag``, the path and the fix)."""
     path = Path(path).expanduser()
     if existing(path, flag):
         if path.is_dir():

@@ -57,8 +57,9 @@ def test_model_overfits_a_tiny_batch():
     config = load_config("smoke").model
     config.dropout = 0.0
     model = CMAF(config)
-    mel = torch.randn(8, 1, 128, 256)
-    frames = torch.randn(8, 4, 3, 32, 32)
+    mel = torch.randn(8, 1, config.audio.n_mels, config.audio.mel_frames)
+    size = config.visual.image_size
+    frames = torch.randn(8, config.visual.num_frames, 3, size, size)
     labels = torch.arange(8)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(150):

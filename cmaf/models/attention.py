@@ -24,19 +24,13 @@ def align_time(sequence: torch.Tensor, steps: int) -> torch.Tensor:
 class CrossModalAttention(nn.Module):
     """One direction of cross-modal attention: ``query`` attends to ``context``.
 
-    Scaled dot-product multi-head attention with the query sequence as Q and the other modality
-    as K and V; softmax rows sum to one over the context's time steps. The paper says the output
-    keeps the query's shape and "re-weights" features but gives no further structure; we add the
-    attended context to the query (residual) and layer-normalise, the standard Transformer block,
-    so each modality keeps its own content enriched by the other's (Appendix A.3: "an audio
-    sequence enriched with visual context").
-
-    Parameters
-    ----------
-    dim
-        Embedding width (Appendix A.3: 256).
-    heads
-        Attention heads (Appendix A.3: 4).
+    Scaled dot-product multi-head attention (``dim`` 256, ``heads`` 4, Appendix A.3) with the
+    query sequence as Q and the other modality as K and V; softmax rows sum to one over the
+    context's time steps. The paper says the output keeps the query's shape and "re-weights"
+    features but gives no further structure; we add the attended context to the query
+    (residual) and layer-normalise, the standard Transformer block, so each modality keeps its
+    own content enriched by the other's (Appendix A.3: "an audio sequence enriched with visual
+    context").
     """
 
     def __init__(self, dim: int = 256, heads: int = 4, dropout: float = 0.0) -> None:

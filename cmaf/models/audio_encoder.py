@@ -27,11 +27,7 @@ class AudioEncoder(nn.Module):
     The channel × band map of each of the 60 steps (128 × 28) is then flattened and linearly
     projected to 128 features. A learned projection rather than a mean over bands keeps *where*
     in frequency the energy sits (pitch, formants), which carries much of vocal emotion.
-
-    Parameters
-    ----------
-    config
-        Encoder dimensions; ``config.out_steps`` gives the output length for any input length.
+    ``config.out_steps`` gives the output length for any input length.
     """
 
     def __init__(self, config: AudioEncoderConfig | None = None) -> None:

@@ -1,10 +1,8 @@
 """Baselines and ablations that share CMAF's encoders, selected by ``CMAFConfig.fusion``.
 
-Every model takes the same inputs as :class:`cmaf.models.CMAF` (a log-Mel batch, and frames or
-cached frame features) and returns a :class:`cmaf.models.CMAFOutput`, so training, evaluation
-and the book treat them alike. They reuse CMAF's audio CNN, ResNet-18 + Bi-GRU and the two
-projections to ``latent_dim`` (:func:`cmaf.models.model.encode_sequences`), and differ only in
-how the two sequences are fused:
+Every model takes CMAF's inputs and returns a :class:`cmaf.models.CMAFOutput`, so training,
+evaluation and the book treat them alike. Those with both modalities reuse CMAF's encoders and
+projections (:func:`cmaf.models.model.encode_sequences`) and differ only in the fusion:
 
 ==================  ===========================================================================
 ``fusion``          model
@@ -22,8 +20,7 @@ cmaf-no-attention   CMAF without the cross-attention blocks (Tucker on the proje
 cmaf-no-gru         CMAF with a per-frame linear layer instead of the Bi-GRU
 ==================  ===========================================================================
 
-"Pooled" is the mean over the common time axis. The baselines' own sizes are the
-``CMAFConfig.baselines`` fields; :func:`build_model` maps a name to its class.
+"Pooled" is the mean over the common time axis; the baselines' sizes are ``CMAFConfig.baselines``.
 """
 
 from __future__ import annotations
@@ -33,13 +30,13 @@ import dataclasses
 import torch
 from torch import nn
 
-from cmaf.models.attention import CrossModalAttention
 from cmaf.models.audio_encoder import AudioEncoder
 from cmaf.models.config import CMAFConfig
 from cmaf.models.fusions import LowRankFusion, MutanFusion, TensorFusion
 from cmaf.models.model import (
     CMAF,
     CMAFOutput,
+    add_attention,
     add_encoders,
     encode_sequences,
     pool_sequences,
@@ -86,10 +83,8 @@ class VideoOnly(nn.Module):
 
 
 class _PooledFusion(nn.Module):
-    """Both encoders, sequences pooled over time, a fusion of the two vectors, then the head.
-
-    Subclasses build ``self.fusion`` (``(N, D), (N, D) -> (N, fused_dim)``) in ``_fusion``.
-    """
+    """Both encoders, sequences pooled over time, a fusion of the two vectors, then the head;
+    subclasses build the fusion (``(N, D), (N, D) -> (N, fused_dim)``) in ``_fusion``."""
 
     def __init__(self, config: CMAFConfig) -> None:
         super().__init__()
@@ -185,33 +180,24 @@ class MutanModel(_PooledFusion):
 class AttentionConcat(nn.Module):
     """CMAF's two cross-attention blocks, then the attended sequences pooled and concatenated."""
 
+    attend = CMAF.attend  # the same two directions as CMAF's
+
     def __init__(self, config: CMAFConfig) -> None:
         super().__init__()
         self.config = config
         add_encoders(self, config)
-        self.audio_attends_visual = CrossModalAttention(
-            config.latent_dim, config.attention_heads, config.attention_dropout
-        )
-        self.visual_attends_audio = CrossModalAttention(
-            config.latent_dim, config.attention_heads, config.attention_dropout
-        )
+        add_attention(self, config)
         self.classifier = ClassifierHead(2 * config.latent_dim, config.num_classes, config.dropout)
 
     def forward(
         self, mel, frames=None, *, frame_features=None, return_attention=False, **_
     ) -> CMAFOutput:
         audio_seq, visual_seq = encode_sequences(self, mel, frames, frame_features)
-        audio_att, audio_weights = self.audio_attends_visual(audio_seq, visual_seq)
-        visual_att, visual_weights = self.visual_attends_audio(visual_seq, audio_seq)
+        audio_att, visual_att, weights = self.attend(audio_seq, visual_seq)
         pooled = torch.cat([audio_att.mean(dim=1), visual_att.mean(dim=1)], dim=1)
-        attention = (
-            {"audio_to_visual": audio_weights, "visual_to_audio": visual_weights}
-            if return_attention
-            else {}
-        )
         return CMAFOutput(
             logits=self.classifier(pooled),
-            attention=attention,
+            attention=weights if return_attention else {},
             aux_logits=unimodal_logits(self, audio_seq, visual_seq),
         )
 

@@ -1,8 +1,8 @@
-"""Model configuration: explicit dataclasses whose defaults are the paper's dimensions.
+"""Model configuration: dataclasses whose defaults are the paper's dimensions.
 
-Every value the paper gives (Appendix A, Table A1, Appendix B) is the default; every value the
-paper leaves open, or that we change, carries a comment saying so. ``CMAFConfig.from_dict`` is
-strict: unknown keys and wrong types fail with one line naming the key.
+Every value the paper gives (Appendix A, Table A1, Appendix B) is the default; every value it
+leaves open, or that we change, says so in a comment. ``CMAFConfig.from_dict`` is strict:
+unknown keys and wrong types fail with one line naming the key.
 """
 
 from __future__ import annotations
@@ -34,20 +34,15 @@ TEMPORAL_MODELS = ("gru", "linear")
 def audio_output_steps(mel_frames: int, pooled_blocks: int = 2, valid_blocks: int = 2) -> int:
     """Number of time steps the audio encoder emits for ``mel_frames`` input frames.
 
-    Each pooled block keeps the length through a padded 3×3 convolution, then max-pools with a
-    3×3 window, stride 2 and padding 1: ``t -> floor((t - 1) / 2) + 1``. Each valid block is an
-    unpadded 3×3 convolution: ``t -> t - 2``. For the paper's 256 frames:
-    256 -> 128 -> 64 (pooled) -> 62 -> 60 (valid), the paper's ``T_common = 60``.
+    A pooled block (padded 3×3 convolution, 3×3 max-pool with stride 2 and padding 1) maps
+    ``t -> floor((t - 1) / 2) + 1``, a valid block (unpadded 3×3 convolution) ``t -> t - 2``:
+    256 -> 128 -> 64 -> 62 -> 60, the paper's ``T_common = 60``. The frequency axis shrinks
+    the same way (128 -> 28 bands).
     """
     steps = mel_frames
     for _ in range(pooled_blocks):
         steps = (steps - 1) // 2 + 1
     return steps - 2 * valid_blocks
-
-
-def audio_output_bands(n_mels: int, pooled_blocks: int = 2, valid_blocks: int = 2) -> int:
-    """Number of frequency bands left after the audio encoder's convolutions (128 -> 28)."""
-    return audio_output_steps(n_mels, pooled_blocks, valid_blocks)
 
 
 @dataclass
@@ -74,7 +69,7 @@ class AudioEncoderConfig:
 
     @property
     def out_bands(self) -> int:
-        return audio_output_bands(self.n_mels, self.pooled_blocks, self.valid_blocks)
+        return audio_output_steps(self.n_mels, self.pooled_blocks, self.valid_blocks)
 
 
 @dataclass
@@ -92,15 +87,13 @@ class VisualEncoderConfig:
     gru_hidden: int = 256
     gru_layers: int = 1  # not given by the paper
     freeze_backbone: bool = False  # the paper fine-tunes end to end
-    # Not in the paper: batch-normalise the 512 backbone features per channel before the Bi-GRU.
-    # Frame features share a large common component (identity, lighting) and vary little
-    # between clips; standardising them lets the GRU learn (without it a frozen backbone's
-    # features left the video-only model at chance on the synthetic corpus).
+    # Not in the paper: batch-normalise the 512 backbone features per channel before the Bi-GRU;
+    # frame features share a large common component and vary little between clips
+    # (replication notes, chapter 9, note 9).
     feature_norm: bool = True
-    # Not in the paper: the seed of a randomly initialised backbone (weights=None), drawn apart
-    # from the training seed, so every model and seed of a build gets the same random ResNet-18.
-    # With a frozen backbone they then see identical frame features (computed once per build)
-    # and differ only in what they learn on top.
+    # Not in the paper: the seed of a randomly initialised backbone (weights=None), apart from
+    # the training seed, so every model and seed of a build gets the same random ResNet-18 (and
+    # with a frozen backbone the same frame features, computed once per build).
     backbone_seed: int = 0
     # "gru": the paper's Bi-GRU over the frames; "linear": a per-frame linear layer of the same
     # output width (the cmaf-no-gru ablation, cmaf.models.baselines).
@@ -115,9 +108,9 @@ class VisualEncoderConfig:
 class BaselineConfig:
     """Sizes of the fusion baselines (:mod:`cmaf.models.baselines`); none are in the paper.
 
-    Chosen so that each fusion layer has a parameter count of the same order as CMAF's FBP
-    readout (~0.3 M): TFN projects each pooled vector to ``tfn_dim`` first because its outer
-    product has ``(tfn_dim + 1)^2`` entries.
+    Each fusion layer gets a parameter count of the order of CMAF's FBP readout; TFN projects
+    each pooled vector to ``tfn_dim`` first because its outer product has ``(tfn_dim + 1)^2``
+    entries.
     """
 
     tfn_dim: int = 32  # (32 + 1)^2 = 1089 outer-product features
@@ -132,24 +125,10 @@ class BaselineConfig:
 class CMAFConfig:
     """The whole Cross-Modal Attention Fusion network (Figures 2–3, Appendices A–B).
 
-    Parameters
-    ----------
-    audio, visual
-        Encoder configurations.
-    latent_dim
-        Common projection width of both modalities (Appendix A.3: 256).
-    attention_heads
-        Heads of each cross-modal attention block (Appendix A.3: 4).
-    tucker_ranks
-        Core ranks ``(K_time, K_audio, K_image)`` (Appendix B: 30 × 128 × 128).
-    fbp_dim, fbp_factors, fbp_time_mixtures
-        Factorised bilinear pooling output width (Appendix A.4: 512), MFB factor count ``k`` and
-        number of learned temporal mixtures of the core (both not given by the paper).
-    dropout
-        Dropout before the classifier (Table A1: 0.5).
-    num_classes
-        Output classes. The paper's head has 7 (Appendix A.4) although RAVDESS has 8 emotions
-        and CREMA-D 6; we size the head to the dataset (8 = RAVDESS by default).
+    ``latent_dim`` is the common projection width of both modalities, ``tucker_ranks`` the core
+    ranks ``(K_time, K_audio, K_image)``, ``fbp_factors`` MFB's ``k`` and ``fbp_time_mixtures``
+    FBP's ``R``. The paper's head has 7 classes (Appendix A.4) although RAVDESS has 8 emotions
+    and CREMA-D 6; we size it to the dataset (8 = RAVDESS by default).
     """
 
     audio: AudioEncoderConfig = field(default_factory=AudioEncoderConfig)

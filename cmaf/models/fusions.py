@@ -53,9 +53,8 @@ class LowRankFusion(nn.Module):
 
         h = Σ_r w_r · (A_r^T [a; 1]) ∘ (V_r^T [v; 1]) + b,   A_r ∈ R^{(D_a+1) × H}
 
-    so ``W[i, j, o] = Σ_r w_r A_r[i, o] V_r[j, o]``. Every factor (``audio_factors``,
-    ``visual_factors``, ``rank_weights``, ``bias``) is a registered :class:`nn.Parameter`: some
-    public implementations kept factors in plain tensors, which the optimiser never updates.
+    Every factor is a registered :class:`nn.Parameter`: some public implementations kept factors
+    in plain tensors, which the optimiser never updates.
     """
 
     def __init__(self, audio_dim: int, visual_dim: int, out_dim: int, rank: int) -> None:
@@ -75,7 +74,7 @@ class LowRankFusion(nn.Module):
         return torch.einsum("r,rno->no", self.rank_weights, fa * fv) + self.bias
 
     def full_weight(self) -> torch.Tensor:
-        """The equivalent TFN weight ``(D_a + 1, D_v + 1, H)`` (for tests and inspection)."""
+        """The equivalent TFN weight ``W[i, j, o] = Σ_r w_r A_r[i, o] V_r[j, o]`` (for tests)."""
         return torch.einsum(
             "r,rio,rjo->ijo", self.rank_weights, self.audio_factors, self.visual_factors
         )

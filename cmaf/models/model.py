@@ -17,18 +17,10 @@ from cmaf.models.visual_encoder import VisualEncoder
 
 @dataclass
 class CMAFOutput:
-    """What a forward pass returns.
-
-    Attributes
-    ----------
-    logits
-        ``(N, num_classes)``.
-    attention
-        Per-head weights ``(N, heads, 60, 60)``: ``"audio_to_visual"`` (audio queries visual,
-        rows = audio steps) and ``"visual_to_audio"`` (visual queries audio). Empty unless asked.
-    stages
-        Every block's output, in order, when asked (for ``cmaf summary`` and the book).
-    """
+    """What a forward pass returns: ``logits`` ``(N, num_classes)``; when asked, ``attention``
+    (per-head weights ``(N, heads, 60, 60)``, ``"audio_to_visual"`` with rows = audio steps and
+    ``"visual_to_audio"``) and ``stages`` (every block's output, in order); in training, the
+    auxiliary unimodal heads' ``aux_logits``."""
 
     logits: torch.Tensor
     attention: dict[str, torch.Tensor] = field(default_factory=dict)
@@ -41,12 +33,8 @@ class CMAFOutput:
 
 
 def add_encoders(module: nn.Module, config: CMAFConfig) -> None:
-    """Give ``module`` CMAF's two encoders and their projections to ``latent_dim``.
-
-    Adds ``audio_encoder``, ``visual_encoder``, ``audio_projection`` and
-    ``visual_projection``, the attributes :func:`encode_sequences` reads; CMAF and the
-    baselines that fuse both modalities all build their encoders this way.
-    """
+    """Give ``module`` CMAF's two encoders and their projections to ``latent_dim`` (what
+    :func:`encode_sequences` reads), and the auxiliary unimodal heads when they are asked for."""
     module.audio_encoder = AudioEncoder(config.audio)
     module.visual_encoder = VisualEncoder(config.visual)
     module.audio_projection = nn.Linear(config.audio.out_dim, config.latent_dim)
@@ -60,6 +48,13 @@ def add_encoders(module: nn.Module, config: CMAFConfig) -> None:
         )
 
 
+def add_attention(module: nn.Module, config: CMAFConfig) -> None:
+    """Give ``module`` the two cross-modal attention blocks (Eqs. 4-5, Appendix A.3)."""
+    sizes = (config.latent_dim, config.attention_heads, config.attention_dropout)
+    module.audio_attends_visual = CrossModalAttention(*sizes)
+    module.visual_attends_audio = CrossModalAttention(*sizes)
+
+
 def pool_sequences(
     audio_seq: torch.Tensor, visual_seq: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -70,11 +65,8 @@ def pool_sequences(
 def pooled_logits(
     module: nn.Module, audio: torch.Tensor, visual: torch.Tensor
 ) -> dict[str, torch.Tensor]:
-    """The auxiliary unimodal heads' logits from pooled ``(N, latent_dim)`` vectors.
-
-    ``{}`` when ``module`` has no heads (``unimodal_aux_weight = 0``) or is in eval mode: the
-    heads only shape training (see :func:`cmaf.training.loop.training_loss`).
-    """
+    """The auxiliary unimodal heads' logits from pooled ``(N, latent_dim)`` vectors; ``{}``
+    without heads (``unimodal_aux_weight = 0``) or in eval mode, as they only shape training."""
     heads = getattr(module, "aux_heads", None)
     if heads is None or not module.training:
         return {}
@@ -84,10 +76,8 @@ def pooled_logits(
 def unimodal_logits(
     module: nn.Module, audio_seq: torch.Tensor, visual_seq: torch.Tensor
 ) -> dict[str, torch.Tensor]:
-    """:func:`pooled_logits` of the projected sequences ``(N, T, latent_dim)``, each pooled as
-    the unimodal models pool theirs (ReLU, mean over time)."""
-    if getattr(module, "aux_heads", None) is None or not module.training:
-        return {}
+    """:func:`pooled_logits` of the projected sequences ``(N, T, latent_dim)``, pooled as the
+    unimodal models pool theirs (ReLU, mean over time)."""
     return pooled_logits(module, *pool_sequences(audio_seq, visual_seq))
 
 
@@ -131,24 +121,14 @@ class CMAF(nn.Module):
 
     The head (``tucker_fbp``, :class:`~cmaf.models.tucker_fbp.TuckerFBP`) computes FBP's
     ``(N, 512)`` from the two sequences without forming the core; the core is formed only for
-    ``return_stages``.
-
-    Parameters
-    ----------
-    config
-        Dimensions; the default is the paper's network with an 8-class head.
+    ``return_stages``. The default ``config`` is the paper's network with an 8-class head.
     """
 
     def __init__(self, config: CMAFConfig | None = None) -> None:
         super().__init__()
         self.config = config = config or CMAFConfig()
         add_encoders(self, config)
-        self.audio_attends_visual = CrossModalAttention(
-            config.latent_dim, config.attention_heads, config.attention_dropout
-        )
-        self.visual_attends_audio = CrossModalAttention(
-            config.latent_dim, config.attention_heads, config.attention_dropout
-        )
+        add_attention(self, config)
         tucker_fbp = TuckerFBP(
             config.time_steps,
             config.latent_dim,
@@ -175,19 +155,9 @@ class CMAF(nn.Module):
         return_attention: bool = False,
         return_stages: bool = False,
     ) -> CMAFOutput:
-        """Classify a batch.
-
-        Parameters
-        ----------
-        mel
-            Log-Mel spectrograms ``(N, 1, n_mels, mel_frames)``.
-        frames
-            ImageNet-normalised frames ``(N, T_image, 3, H, W)``.
-        frame_features
-            Precomputed ResNet-18 features ``(N, T_image, 512)`` instead of ``frames``.
-        return_attention, return_stages
-            Also return the attention maps / every block's output.
-        """
+        """Classify log-Mels ``(N, 1, n_mels, mel_frames)`` with ImageNet-normalised
+        ``frames`` ``(N, T_image, 3, H, W)``, or their ResNet-18 ``frame_features``
+        ``(N, T_image, 512)``; optionally also return the attention maps or every stage."""
         stages: dict[str, torch.Tensor] = {}
 
         def keep(name: str, value: torch.Tensor) -> torch.Tensor:

@@ -1,12 +1,10 @@
 """A simple audio baseline: log-Mel statistics pooled over time and a linear classifier.
 
-No convolution and no temporal modelling: each clip becomes the mean and the standard
-deviation of every Mel band over its frames (``2 × n_mels`` numbers), standardised with the
-training clips' statistics, and a multinomial logistic regression (L2-regularised) maps them to
-the classes. Such utterance-level functionals of spectral energy are the classic baseline of
-speech emotion recognition (cf. the eGeMAPS/ComParE functionals), and they tell how much of a
-dataset's emotion signal needs no learned features at all. The regularisation strength is
-chosen on the validation clips, as a network's epoch is.
+Each clip becomes the mean and standard deviation of every Mel band over its frames, and an
+L2-regularised multinomial logistic regression maps them to the classes: the classic
+utterance-level baseline of speech emotion recognition (cf. the eGeMAPS/ComParE functionals),
+telling how much of the emotion signal needs no learned features. The regularisation strength
+is chosen on the validation clips, as a network's epoch is.
 """
 
 from __future__ import annotations
@@ -15,24 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
 
 #: Inverse regularisation strengths tried; the one with the best validation macro-F1 is kept.
 C_GRID: tuple[float, ...] = (0.01, 0.1, 1.0)
 
 
 def mel_statistics(mel: np.ndarray) -> np.ndarray:
-    """Per-band mean and standard deviation over time.
-
-    Parameters
-    ----------
-    mel
-        Log-Mel spectrogram ``(n_mels, frames)`` or ``(1, n_mels, frames)``.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(2 * n_mels,)`` float64: the ``n_mels`` means, then the ``n_mels`` standard deviations.
-    """
+    """Per-band mean and standard deviation over time of a log-Mel ``([1,] n_mels, frames)``:
+    ``(2 * n_mels,)`` float64, the means, then the standard deviations."""
     mel = np.asarray(mel, dtype=np.float64)
     if mel.ndim == 3 and mel.shape[0] == 1:
         mel = mel[0]
@@ -45,15 +35,9 @@ def mel_statistics(mel: np.ndarray) -> np.ndarray:
 class PooledLinear:
     """Standardisation + multinomial logistic regression on :func:`mel_statistics` features.
 
-    Parameters
-    ----------
-    num_classes
-        Number of classes; :meth:`predict_proba` always returns this many columns, also when a
-        class is missing from the training clips.
-    c
-        Inverse L2 regularisation strength of scikit-learn's ``LogisticRegression``.
-    seed
-        Seed of the solver (lbfgs is deterministic; kept for the record).
+    :meth:`predict_proba` always returns ``num_classes`` columns, also for a class missing from
+    the training clips; ``c`` is the inverse L2 regularisation strength; ``seed`` the solver's
+    (kept for the record).
     """
 
     num_classes: int
@@ -61,8 +45,6 @@ class PooledLinear:
     seed: int = 0
 
     def fit(self, features: np.ndarray, labels: np.ndarray) -> PooledLinear:
-        from sklearn.linear_model import LogisticRegression
-
         features = np.asarray(features, dtype=np.float64)
         self.mean_ = features.mean(axis=0)
         # A constant feature (e.g. a silent band) would divide by zero; it carries no signal.
@@ -94,8 +76,6 @@ def select_c(
 
     Returns the chosen value and the validation macro-F1 of every value tried.
     """
-    from sklearn.metrics import f1_score
-
     scores = {}
     for c in grid:
         model = PooledLinear(num_classes, c=c, seed=seed).fit(*train)

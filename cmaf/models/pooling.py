@@ -1,23 +1,16 @@
 """Factorised bilinear pooling (FBP) of the Tucker core, and the classifier head (Appendix A.4).
 
-The paper fuses the 30 × 128 × 128 core "using a Factorized Bilinear Pooling (FBP) mechanism,
-generating a unified feature vector of dimension N × 512" and says no more. A dense layer from
-the 491,520-value core would need 252 M weights; we read FBP the way MFB (Yu et al., 2017,
-"Multi-modal Factorized Bilinear Pooling with Co-Attention Learning for Visual Question
-Answering") defines it: each output unit is a sum of ``k`` rank-one bilinear forms, followed by
-sum-pooling, signed square root and L2 normalisation. The core already is a bilinear
-(audio × visual) map per temporal component, so output unit ``j`` reads it as::
+The paper fuses the core "using a Factorized Bilinear Pooling (FBP) mechanism, generating a
+unified feature vector of dimension N × 512" and says no more (replication notes, chapter 9,
+note 8). We read FBP as MFB (Yu et al., 2017) defines it: each output unit sums ``k`` rank-one
+bilinear forms, then sum-pooling, signed square root and L2 normalisation. The core is already
+a bilinear (audio × visual) map per temporal component, so output unit ``j`` reads it as::
 
     z_j = Σ_r D[r, j] Σ_{i<k} u_{j,i}^T M_r v_{j,i},   M_r = Σ_κ C[κ, r] G[κ]
 
 where the ``R`` learned temporal mixtures ``M_r`` (K_a × K_v) keep the time components apart
-without a separate weight set per component. With the defaults (R = 4, k = 2) this is about
-0.27 M parameters and 67 M multiply-accumulates per sample.
-
-Everything before the signed square root is linear in the core, and the core is a sum over time
-of outer products, so the model never builds the core for this readout:
-:class:`cmaf.models.TuckerFBP` computes the same ``z`` from the projected sequences (the
-derivation is in :mod:`cmaf.models.tucker_fbp`). This module is the readout of a given core.
+without a weight set per component. This module is the readout of a given core; the model
+computes the same ``z`` from the sequences without the core (:class:`cmaf.models.TuckerFBP`).
 """
 
 from __future__ import annotations
@@ -30,21 +23,10 @@ from torch import nn
 
 
 class FactorizedBilinearPooling(nn.Module):
-    """MFB-style readout of a Tucker core ``(N, K_t, K_a, K_v)`` to ``(N, out_dim)``.
-
-    Parameters
-    ----------
-    ranks
-        Core shape ``(K_t, K_a, K_v)``.
-    out_dim
-        Output width (Appendix A.4: 512).
-    factors
-        MFB's ``k``: rank-one bilinear forms summed per output unit.
-    time_mixtures
-        ``R``: learned mixtures of the temporal components.
-    normalize
-        Apply MFB's signed square root and L2 normalisation.
-    """
+    """MFB-style readout of a Tucker core ``(N, K_t, K_a, K_v)`` (``ranks``) to ``(N, out_dim)``
+    (Appendix A.4: 512), with ``factors`` rank-one forms per output unit (MFB's ``k``),
+    ``time_mixtures`` learned mixtures of the temporal components (``R``) and, if
+    ``normalize``, MFB's signed square root and L2 normalisation."""
 
     def __init__(
         self,
@@ -62,12 +44,7 @@ class FactorizedBilinearPooling(nn.Module):
         self.audio_factors = nn.Parameter(torch.empty(k_audio, out_dim * factors))
         self.visual_factors = nn.Parameter(torch.empty(k_visual, out_dim * factors))
         self.mixture_weights = nn.Parameter(torch.empty(time_mixtures, out_dim))
-        for weight in (
-            self.time_mix,
-            self.audio_factors,
-            self.visual_factors,
-            self.mixture_weights,
-        ):
+        for weight in self.parameters():  # the four factors above, in order
             nn.init.normal_(weight, std=1.0 / math.sqrt(weight.shape[0]))
 
     def forward(self, core: torch.Tensor) -> torch.Tensor:
@@ -86,11 +63,8 @@ class FactorizedBilinearPooling(nn.Module):
 
 
 def signed_sqrt_l2(z: torch.Tensor) -> torch.Tensor:
-    """MFB's power and L2 normalisation of ``(N, J)`` bilinear features (Appendix A.4's FBP).
-
-    ``sign(z) · sqrt(|z|)``, then each row scaled to unit length. The only non-linear step of
-    :class:`FactorizedBilinearPooling`; :class:`cmaf.models.TuckerFBP` applies the same function.
-    """
+    """MFB's power and L2 normalisation of ``(N, J)`` bilinear features (Appendix A.4's FBP):
+    ``sign(z) · sqrt(|z|)``, then each row scaled to unit length."""
     # Signed square root with a small offset so the gradient stays finite at zero.
     z = torch.sign(z) * (torch.sqrt(z.abs() + 1e-8) - 1e-4)
     return F.normalize(z, dim=-1)

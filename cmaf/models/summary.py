@@ -7,16 +7,13 @@ import sys
 
 import torch
 
-from cmaf.models.config import CMAFConfig
+from cmaf.models.config import CMAFConfig, VisualEncoderConfig
 from cmaf.models.model import CMAF
 
 
 def summarize(config: CMAFConfig | None = None) -> list[tuple[str, tuple[int, ...], int]]:
-    """Run one clip of random input through the network; return ``(block, shape, params)`` rows.
-
-    The visual backbone runs on ``config.visual.num_frames`` frames of ``image_size`` pixels, so
-    at the paper's sizes this takes a few seconds on a CPU.
-    """
+    """Run one clip of zeros (``config``'s frames and sizes) through the network; return
+    ``(block, output shape, parameters)`` rows."""
     config = config or CMAFConfig()
     model = CMAF(config).eval()
     mel = torch.zeros(1, 1, config.audio.n_mels, config.audio.mel_frames)
@@ -49,8 +46,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from cmaf.models.config import VisualEncoderConfig
-
     try:
         config = CMAFConfig(
             visual=VisualEncoderConfig(num_frames=args.frames, image_size=args.image_size),

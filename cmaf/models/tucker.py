@@ -1,29 +1,17 @@
 """Tucker-decomposition fusion of time-aligned audio and visual sequences (Appendix B).
 
-Algorithm A1 builds, per sample, the third-order tensor of per-time-step outer products
-``X[n, t, :, :] = a_{n,t} ⊗ v_{n,t}`` (N × T × D_a × D_v; 60 × 256 × 256 = 3.9 M values per
-sample at the paper's sizes). Algorithm A2 projects it with learnable factor matrices along the
-time, audio and visual modes (mode-2, -3 and -4 products with ``A_T^T``, ``A_a^T``, ``A_v^T``,
-Eq. A5) to the core ``G`` (N × K_t × K_a × K_v).
-
-Because every slice of ``X`` is rank one, the core factorises exactly::
+Algorithm A1 builds per sample the tensor of per-step outer products
+``X[n, t] = a_{n,t} ⊗ v_{n,t}``; Algorithm A2 projects it along the time, audio and visual modes
+with ``A_T``, ``A_a``, ``A_v`` (Eq. A5) to the core ``G`` (N × K_t × K_a × K_v). Every slice of
+``X`` is rank one, so the core factorises exactly::
 
     G[n, k, i, j] = Σ_t A_T[t, k] · (a_{n,t} A_a)[i] · (v_{n,t} A_v)[j]
 
-so :class:`TuckerFusion` projects each sequence first and contracts over time, never building
-``X``: about 34 M multiply-accumulates per sample instead of about 499 M, and no 4-D tensor of
-the input modes in memory. :func:`tucker_fusion_reference` keeps the literal A1 + A2 for tests
-and benchmarks.
-
-The model does not build the core either: the FBP readout that follows (Appendix A.4) is linear
-in it, so :class:`cmaf.models.TuckerFBP` contracts both in one step. :class:`TuckerFusion` holds
-the factors and computes the core for analysis (``TuckerFBP.core``, the book's stages).
-
-The paper's Eq. A5 also defines a factor ``A_N`` over the *batch* mode (K_N ≤ N). It is not
-implemented: compressing across the batch would make each sample's representation depend on
-which other samples share its batch, so predictions would change with batch size and
-composition and test samples would leak into each other. Each sample is fused on its own, as in
-TFN, MUTAN and BLOCK (which the paper cites for exactly this per-sample fusion).
+and :class:`TuckerFusion` computes it that way, never building ``X``;
+:func:`tucker_fusion_reference` keeps the literal A1 + A2 for tests and benchmarks. The model
+itself reads the core through :class:`cmaf.models.TuckerFBP`, which never forms it. Eq. A5's
+batch-mode factor ``A_N`` is not implemented: it would make each sample's fusion depend on the
+other samples of its batch (replication notes, chapter 9, note 7).
 """
 
 from __future__ import annotations
@@ -56,17 +44,8 @@ def tucker_fusion_reference(
 ) -> torch.Tensor:
     """Algorithms A1 + A2 done literally: build ``X``, then three n-mode products.
 
-    Parameters
-    ----------
-    audio_seq, visual_seq
-        Attention-weighted sequences ``(N, T, D_a)`` and ``(N, T, D_v)``.
-    factor_time, factor_audio, factor_visual
-        ``A_T`` (T × K_t), ``A_a`` (D_a × K_a), ``A_v`` (D_v × K_v).
-
-    Returns
-    -------
-    torch.Tensor
-        The core ``G`` of shape ``(N, K_t, K_a, K_v)``.
+    ``audio_seq`` ``(N, T, D_a)`` and ``visual_seq`` ``(N, T, D_v)`` with the factors ``A_T``
+    (T × K_t), ``A_a`` (D_a × K_a), ``A_v`` (D_v × K_v) give the core ``(N, K_t, K_a, K_v)``.
     """
     _check_pair(audio_seq, visual_seq)
     # Algorithm A1: X[n, t] = a_{n,t} v_{n,t}^T, every sample and time step (N × T × D_a × D_v).
@@ -82,19 +61,10 @@ def tucker_fusion_reference(
 class TuckerFusion(nn.Module):
     """Learnable Tucker fusion layer, equal to Algorithms A1 + A2 without materialising ``X``.
 
-    Parameters
-    ----------
-    time_steps
-        ``T_common`` (60).
-    audio_dim, visual_dim
-        ``D_audio_per_timestep`` and ``D_image_per_frame`` after projection (256 each).
-    ranks
-        ``(K_time, K_audio, K_image)``, each at most the size of its mode (30, 128, 128).
-
-    Attributes
-    ----------
-    factor_time, factor_audio, factor_visual
-        ``A_T`` (T × K_t), ``A_a`` (D_a × K_a), ``A_v`` (D_v × K_v), trained end to end.
+    ``time_steps`` is ``T_common`` (60); ``audio_dim`` and ``visual_dim`` are
+    ``D_audio_per_timestep`` and ``D_image_per_frame`` after projection (256 each); ``ranks``
+    are ``(K_time, K_audio, K_image)`` (30, 128, 128), each at most the size of its mode. The
+    factors ``A_T``, ``A_a``, ``A_v`` are ``factor_time``, ``factor_audio``, ``factor_visual``.
     """
 
     def __init__(

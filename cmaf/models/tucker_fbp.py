@@ -1,38 +1,17 @@
 """Tucker fusion and FBP as one head, without the core (Appendix B, Eq. A5; Appendix A.4).
 
 The model's fusion is Algorithms A1 + A2 (the core ``G``, :mod:`cmaf.models.tucker`) followed
-by the FBP readout (:mod:`cmaf.models.pooling`). Write ``P_a = a A_a`` and ``P_v = v A_v``
-(``N × T × K``) for the sequences projected by the audio and visual factors. Then the core is::
+by the FBP readout (:mod:`cmaf.models.pooling`). Everything before FBP's signed square root is
+linear in ``G``, and ``G`` is a sum over time of rank-one products, so the two collapse into::
 
-    G[n, κ, p, q] = Σ_t A_T[t, κ] · P_a[n, t, p] · P_v[n, t, q]
+    y[n, j] = Σ_t E[t, j] · Σ_{i<k} Q_a[n, t, j·k+i] · Q_v[n, t, j·k+i],   E = A_T C W
 
-and FBP, with its temporal mixtures ``C`` (``K_t × R``, ``time_mix``), MFB factors ``U``, ``V``
-(``K × J·k``, column ``m = j·k + i`` is factor ``i`` of output unit ``j``) and mixture weights
-``W`` (``R × J``), reads it as::
-
-    M[n, r]    = Σ_κ C[κ, r] · G[n, κ]                               (K_a × K_v)
-    b[n, r, m] = U[:, m]ᵀ · M[n, r] · V[:, m]
-    y[n, j]    = Σ_r W[r, j] · Σ_{i<k} b[n, r, j·k + i]
-    z[n]       = signed_sqrt_l2(y[n])
-
-Every step before ``signed_sqrt_l2`` is linear in ``G``. Substituting ``G`` and summing over
-``κ``, ``p``, ``q`` and ``r`` first::
-
-    b[n, r, m] = Σ_t B[t, r] · Q_a[n, t, m] · Q_v[n, t, m],            B = A_T C
-    y[n, j]    = Σ_t E[t, j] · Σ_{i<k} Q_a[n, t, j·k+i] · Q_v[n, t, j·k+i],   E = A_T C W
-
-with ``Q_a = a A_a U`` and ``Q_v = v A_v V`` (``N × T × J·k``). So the head is a low-rank
-(MFB) bilinear pooling of each time step's pair ``(a_t, v_t)``, with factor matrices
-``A_a U`` and ``A_v V``, summed over time with one weight per time step and output unit.
-``E`` has rank at most ``min(K_t, R)``: the ``K_t`` temporal components reach the output only
-through the ``R`` mixtures.
-
-At the paper's sizes (T = 60, D = 256, ranks 30/128/128, J = 512, k = 2, R = 4) this costs
-about 20 M multiply-accumulates per sample, against about 103 M for the core then FBP and
-569 M for the literal Algorithms A1 + A2 then FBP, and its largest intermediates are ``Q_a``
-and ``Q_v`` (61,440 values each per sample) instead of the core (491,520) and FBP's projected
-mixtures (524,288). ``benchmarks/tucker.py`` measures it; ``tests/test_tucker_fbp.py`` checks
-it equal to both other paths, gradients included.
+with ``Q_a = a A_a U`` and ``Q_v = v A_v V`` (``N × T × J·k``; ``C``, ``U``, ``V``, ``W`` are
+FBP's ``time_mix``, ``audio_factors``, ``visual_factors``, ``mixture_weights``): a low-rank
+(MFB) bilinear pooling of each time step's pair ``(a_t, v_t)``, summed over time with one weight
+per step and output unit. The replication notes (chapter 9, "What Tucker + FBP computes")
+derive it; ``tests/test_tucker_fbp.py`` checks it equal to both other paths, gradients included,
+and ``benchmarks/tucker.py`` measures the three.
 """
 
 from __future__ import annotations
@@ -47,26 +26,11 @@ from cmaf.models.tucker import TuckerFusion, tucker_fusion_reference
 class TuckerFBP(nn.Module):
     """Tucker fusion (Algorithms A1 + A2, Eq. A5) and FBP (Appendix A.4) as one head.
 
-    ``forward`` computes the FBP features from the two sequences directly (the module
-    docstring derives it); ``core`` returns the Tucker core for analysis.
-
-    Parameters
-    ----------
-    time_steps, audio_dim, visual_dim, ranks
-        As :class:`~cmaf.models.tucker.TuckerFusion`: ``T_common`` (60), the per-step widths
-        (256 each) and the core ranks ``(K_time, K_audio, K_image)`` ((30, 128, 128)).
-    out_dim, factors, time_mixtures, normalize
-        As :class:`~cmaf.models.pooling.FactorizedBilinearPooling`: output width (512), MFB's
-        ``k``, the number ``R`` of temporal mixtures, and the signed square root and L2
-        normalisation.
-
-    Attributes
-    ----------
-    tucker : TuckerFusion
-        The factors ``A_T``, ``A_a``, ``A_v``.
-    fbp : FactorizedBilinearPooling
-        ``time_mix`` (``C``), ``audio_factors`` (``U``), ``visual_factors`` (``V``) and
-        ``mixture_weights`` (``W``).
+    ``forward`` computes the FBP features from the two sequences directly; ``core`` returns
+    the Tucker core for analysis. ``time_steps``, ``audio_dim``, ``visual_dim`` and ``ranks``
+    are those of :class:`~cmaf.models.tucker.TuckerFusion` (held as ``tucker``: ``A_T``,
+    ``A_a``, ``A_v``); ``out_dim``, ``factors``, ``time_mixtures`` and ``normalize`` those of
+    :class:`~cmaf.models.pooling.FactorizedBilinearPooling` (held as ``fbp``).
     """
 
     def __init__(
@@ -106,12 +70,8 @@ class TuckerFBP(nn.Module):
         return self.tucker.factor_time @ self.fbp.time_mix @ self.fbp.mixture_weights
 
     def forward(self, audio_seq: torch.Tensor, visual_seq: torch.Tensor) -> torch.Tensor:
-        """FBP features ``(N, out_dim)`` of ``(N, T, D_a)`` and ``(N, T, D_v)``, core never formed.
-
-        Computes ``y[n, j] = Σ_t E[t, j] Σ_{i<k} Q_a[n, t, j·k+i] Q_v[n, t, j·k+i]`` with
-        ``Q_a = a A_a U``, ``Q_v = v A_v V`` and ``E = A_T C W``, then MFB's signed square root
-        and L2 normalisation: equal to ``self.fbp(self.core(audio_seq, visual_seq))``.
-        """
+        """FBP features ``(N, out_dim)`` of ``(N, T, D_a)`` and ``(N, T, D_v)``, core never formed
+        (the module's ``y``, then MFB's normalisation): equal to ``self.unfused(...)``."""
         tucker, fbp = self.tucker, self.fbp
         tucker.check_inputs(audio_seq, visual_seq)
         n = audio_seq.shape[0]

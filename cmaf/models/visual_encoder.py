@@ -6,6 +6,7 @@ removed gives one 512-d vector per 224 × 224 frame; the Bi-GRU keeps its whole 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -27,12 +28,8 @@ def imagenet_checkpoint_path() -> Path:
 def load_imagenet_weights(backbone: nn.Module) -> Path:
     """Load torchvision's IMAGENET1K_V1 ResNet-18 weights from the local torch hub cache.
 
-    Nothing is downloaded: these machines have no network, and a run must not depend on one.
-
-    Raises
-    ------
-    FileNotFoundError
-        One line naming the expected file and where to put it.
+    Nothing is downloaded: a run must not depend on the network. A missing file raises
+    ``FileNotFoundError``, one line naming the expected file and where to put it.
     """
     path = imagenet_checkpoint_path()
     if not path.is_file():
@@ -57,17 +54,9 @@ class VisualEncoder(nn.Module):
     """ResNet-18 frame features (Eq. 2) refined by a Bi-GRU (Eq. 3).
 
     The backbone's ``fc`` is replaced by the identity, so each frame yields its 512-d global
-    average-pooled embedding. These are batch-normalised per channel (``feature_norm``, not in
-    the paper: it standardises features that vary little between clips) before the Bi-GRU. The
-    Bi-GRU runs over the ``T_image`` frames and its full output sequence (both directions
-    concatenated, ``2 × gru_hidden`` = 512 by default) is kept.
-
-    Parameters
-    ----------
-    config
-        ``weights="imagenet"`` loads the ImageNet weights from the local torch hub cache (see
-        :func:`load_imagenet_weights`); ``None`` initialises randomly. ``freeze_backbone`` stops
-        gradients into ResNet-18 and keeps its batch-norm statistics fixed.
+    average-pooled embedding, batch-normalised per channel (``feature_norm``, not in the paper)
+    before the Bi-GRU, whose full output sequence (both directions, ``2 × gru_hidden`` = 512) is
+    kept. ``freeze_backbone`` stops gradients into ResNet-18 and fixes its batch-norm statistics.
     """
 
     def __init__(self, config: VisualEncoderConfig | None = None) -> None:
@@ -110,26 +99,15 @@ class VisualEncoder(nn.Module):
             )
         n, t = frames.shape[:2]
         flat = frames.reshape(n * t, *frames.shape[2:])
-        if self.config.freeze_backbone:
-            with torch.no_grad():
-                features = self.backbone(flat)
-        else:
+        with torch.no_grad() if self.config.freeze_backbone else contextlib.nullcontext():
             features = self.backbone(flat)
         return features.reshape(n, t, -1)
 
     def forward(
         self, frames: torch.Tensor | None = None, frame_features: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Encode frames, or precomputed ResNet-18 features, to the Bi-GRU sequence.
-
-        Parameters
-        ----------
-        frames
-            ``(N, T, 3, H, W)`` ImageNet-normalised frames.
-        frame_features
-            ``(N, T, 512)`` cached backbone features (frozen-backbone training); exclusive with
-            ``frames``.
-        """
+        """Encode ImageNet-normalised ``frames`` ``(N, T, 3, H, W)``, or exclusively their cached
+        backbone ``frame_features`` ``(N, T, 512)``, to the Bi-GRU sequence."""
         if (frames is None) == (frame_features is None):
             raise ValueError("VisualEncoder needs exactly one of frames or frame_features")
         features = self.frame_features(frames) if frames is not None else frame_features

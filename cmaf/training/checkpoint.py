@@ -1,7 +1,7 @@
 """Checkpoints: written atomically, loaded with ``weights_only=True``.
 
-A checkpoint holds only tensors and plain Python values (dicts, lists, numbers, strings), so
-``torch.load(..., weights_only=True)`` reads it and a tampered file cannot run code.
+A checkpoint holds only tensors and plain Python values, so ``weights_only=True`` reads it and a
+tampered file cannot run code.
 """
 
 from __future__ import annotations
@@ -17,10 +17,7 @@ from cmaf.data.cache import atomic_write_bytes
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> Path:
-    """Save ``obj`` to ``path`` atomically (temporary file, fsync, ``os.replace``).
-
-    A crash or ``kill -9`` during the write leaves the previous file intact.
-    """
+    """Save ``obj`` to ``path`` atomically: a crash during the write leaves the old file intact."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     return atomic_write(path, buffer.getvalue())

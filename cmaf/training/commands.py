@@ -7,6 +7,13 @@ import json
 import sys
 from pathlib import Path
 
+from cmaf.arguments import UsageError, one_line, output_file
+from cmaf.data.dataset import load_manifest
+from cmaf.evaluation.runs import aggregate_runs, format_aggregate, run_dir_containing
+from cmaf.training.checkpoint import atomic_write_text
+from cmaf.training.config import diff_configs, load_config
+from cmaf.training.loop import TrainingDiverged, train
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
@@ -59,16 +66,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _fail(command: str, exc: BaseException) -> int:
-    from cmaf.arguments import one_line
-
     print(f"cmaf {command}: {one_line(exc)}", file=sys.stderr)
     return 1 if not isinstance(exc, ValueError) else 2
 
 
 def _train(args: argparse.Namespace) -> int:
-    from cmaf.training.config import load_config
-    from cmaf.training.loop import TrainingDiverged, train
-
     try:
         config = load_config(args.config)
         if args.split is not None:
@@ -104,8 +106,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _check_dataset(cache: str, dataset: str) -> None:
-    from cmaf.data.dataset import load_manifest
-
     rows = load_manifest(cache)
     found = {row["dataset"] for row in rows}
     if found and found != {dataset}:
@@ -113,10 +113,6 @@ def _check_dataset(cache: str, dataset: str) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from cmaf.arguments import UsageError, output_file
-    from cmaf.evaluation.runs import aggregate_runs, format_aggregate, run_dir_containing
-    from cmaf.training.checkpoint import atomic_write_text
-
     try:
         if args.out:
             # Checked before anything is read: a run's own files must never be overwritten
@@ -138,8 +134,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> int:
-    from cmaf.training.config import diff_configs, load_config
-
     try:
         if args.diff:
             rows = diff_configs(*args.diff)

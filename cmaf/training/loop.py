@@ -1,6 +1,6 @@
 """Training and evaluation of CMAF on a prepared cache, writing a self-describing run directory.
 
-Run directory (the hand-over to the notebooks)::
+Run directory (read by the notebooks and :mod:`cmaf.layout`)::
 
     config.json                 the resolved ExperimentConfig
     split.json                  train / validation / test clip ids and the protocol
@@ -15,8 +15,8 @@ Run directory (the hand-over to the notebooks)::
     attention_final.npz         the same clips after training
     run.json                    package versions, git commit, device, data hash, wall time
 
-Reproducibility: every epoch reseeds the random generators from ``(seed, epoch)``, so a run killed
-after epoch ``k`` and resumed with ``resume=True`` ends with the same weights and metrics as an
+Every epoch reseeds the random generators from ``(seed, epoch)``, so a run killed after epoch
+``k`` and resumed with ``resume=True`` ends with the same weights and metrics as an
 uninterrupted run.
 """
 
@@ -40,24 +40,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import torch
 import torch.nn.functional as F
+import torchaudio
+import torchvision
 from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
 
 import cmaf
 from cmaf.arguments import UsageError, existing, output_dir
 from cmaf.data.augment import AugmentConfig
-from cmaf.data.cache import (
-    CLASSES,
-    CONFIG,
-    MANIFEST,
-    is_temporary,
-    remove_stale_temporaries,
-)
+from cmaf.data.cache import CLASSES, CONFIG, MANIFEST, is_temporary, remove_stale_temporaries
 from cmaf.data.dataset import CachedClips, load_manifest, mel_speaker_stats, resolve_cache_dir
-from cmaf.data.preprocessing import PreprocessConfig
 from cmaf.data.records import ClipRecord
+from cmaf.data.registry import classes_for
 from cmaf.data.splits import Split, held_out_folds, random_split, with_validation
 from cmaf.evaluation.metrics import bootstrap_ci, classification_report
 from cmaf.models.baselines import build_model
@@ -80,6 +78,10 @@ HISTORY_COLUMNS = (
     "lr",
     "seconds",
 )
+
+#: What ``train`` writes into a run directory before its first checkpoint. A folder holding
+#: nothing else is a run stopped before it saved anything worth resuming.
+EARLY_FILES = ("config.json", "split.json", "attention_init.npz")
 
 
 class TrainingDiverged(RuntimeError):
@@ -117,22 +119,19 @@ def records_from_manifest(rows: list[dict[str, str]]) -> list[ClipRecord]:
     """Rebuild :class:`ClipRecord` s from cache manifest rows (for splits and leakage checks)."""
     base = {"clip_id", "dataset", "label", "label_index", "speaker", "group", "start", "end"}
     base |= {"audio_path", "video_path", "item", "sha256", "bytes"}
-    records = []
-    for row in rows:
-        meta = {k: v for k, v in row.items() if k not in base and v not in ("", None)}
-        records.append(
-            ClipRecord(
-                dataset=row["dataset"],
-                clip_id=row["clip_id"],
-                label=row["label"],
-                speaker=row["speaker"],
-                group=row["group"],
-                audio_path=Path(row["audio_path"]) if row.get("audio_path") else None,
-                video_path=Path(row["video_path"]) if row.get("video_path") else None,
-                meta=meta,
-            )
+    return [
+        ClipRecord(
+            dataset=row["dataset"],
+            clip_id=row["clip_id"],
+            label=row["label"],
+            speaker=row["speaker"],
+            group=row["group"],
+            audio_path=Path(row["audio_path"]) if row.get("audio_path") else None,
+            video_path=Path(row["video_path"]) if row.get("video_path") else None,
+            meta={k: v for k, v in row.items() if k not in base and v not in ("", None)},
         )
-    return records
+        for row in rows
+    ]
 
 
 def class_names(cache_dir: Path, rows: list[dict[str, str]]) -> list[str]:
@@ -140,10 +139,7 @@ def class_names(cache_dir: Path, rows: list[dict[str, str]]) -> list[str]:
     listed = cache_dir / CLASSES
     if listed.is_file():
         return list(json.loads(listed.read_text()))
-    from cmaf.data.registry import classes_for
-
-    dataset = rows[0]["dataset"]
-    names = list(classes_for(dataset))
+    names = list(classes_for(rows[0]["dataset"]))
     for row in rows:  # the registry order must agree with the cache's label indices
         index = int(row["label_index"])
         if index >= len(names) or names[index] != row["label"]:
@@ -177,33 +173,25 @@ def data_hash(cache_dir: Path) -> str:
 
 
 def git_commit() -> str:
+    """The code's git commit, ``-dirty`` when tracked files changed; ``unknown`` without git."""
     root = Path(__file__).resolve().parents[2]
+
+    def git(*args: str) -> str:
+        command = ["git", "-C", str(root), *args]
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+
     try:
-        out = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        return out + ("-dirty" if dirty else "")
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+        return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
 
 def environment_manifest(device: torch.device) -> dict[str, Any]:
     """Versions, commit and device: what a reader needs to know a run came from this code."""
-    import av
-    import torchaudio
-    import torchvision
-
     return {
         "cmaf": cmaf.__version__,
         "git_commit": git_commit(),
@@ -263,15 +251,12 @@ def compute_frame_features(
     """Run the (frozen) ResNet-18 once over every cached clip: ``clip_id -> (T, 512)``.
 
     Reuses the features of an earlier call in this process with the same cache and the same
-    backbone weights (the video-only model and CMAF share them; about 25 s of the CPU build).
+    backbone weights (the video-only model and CMAF share them).
     """
-    from tqdm import tqdm
-
     key = _backbone_key(cache_dir, model.visual_encoder.backbone)
     if key in _FEATURE_MEMO:
         return _FEATURE_MEMO[key]
-    clips = CachedClips(cache_dir)
-    loader = DataLoader(clips, batch_size=batch_size, shuffle=False)
+    loader = DataLoader(CachedClips(cache_dir), batch_size=batch_size, shuffle=False)
     backbone = model.visual_encoder
     was_training = backbone.training
     backbone.eval()
@@ -290,12 +275,20 @@ def compute_frame_features(
 # --------------------------------------------------------------------------- loops
 
 
-def _forward(model: torch.nn.Module, batch: dict, device: torch.device, **kwargs):
+def forward_batch(model: torch.nn.Module, batch: dict, device: torch.device, **kwargs):
+    """``model`` on a batch dict: ``mel``, and ``frames`` or cached ``frame_features``."""
     mel = batch["mel"].to(device, non_blocking=True) if "mel" in batch else None
     if "frame_features" in batch:
         return model(mel, frame_features=batch["frame_features"].to(device), **kwargs)
     frames = batch["frames"].to(device, non_blocking=True) if "frames" in batch else None
     return model(mel, frames, **kwargs)
+
+
+def bf16_autocast(device: torch.device, enabled: bool):
+    """bf16 autocast on CUDA when ``enabled`` (``train.bf16``); a no-op elsewhere."""
+    if enabled and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def training_augmentation(config: ExperimentConfig) -> AugmentConfig:
@@ -315,12 +308,6 @@ def training_loss(output, target: torch.Tensor, aux_weight: float = 0.0) -> torc
         aux = [F.cross_entropy(v.float(), target) for v in output.aux_logits.values()]
         loss = loss + aux_weight * torch.stack(aux).mean()
     return loss
-
-
-def _autocast(device: torch.device, enabled: bool):
-    if enabled and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 @dataclass
@@ -343,18 +330,17 @@ def predict(
     model.eval()
     ids, labels, logits, total = [], [], [], 0.0
     for batch in loader:
-        with _autocast(device, bf16):
-            out = _forward(model, batch, device)
+        with bf16_autocast(device, bf16):
+            out = forward_batch(model, batch, device)
         batch_logits = out.logits.float()
         target = batch["label"].to(device)
         total += float(F.cross_entropy(batch_logits, target, reduction="sum"))
         ids += list(batch["clip_id"])
         labels.append(batch["label"].numpy())
         logits.append(batch_logits.cpu().numpy())
-    labels_all = np.concatenate(labels) if labels else np.zeros(0, dtype=np.int64)
     return Predictions(
         clip_ids=ids,
-        labels=labels_all,
+        labels=np.concatenate(labels) if labels else np.zeros(0, dtype=np.int64),
         logits=np.concatenate(logits) if logits else np.zeros((0, 0)),
         loss=total / max(len(ids), 1),
     )
@@ -367,9 +353,8 @@ def attention_maps(
     """Per-head cross-attention of the first ``count`` clips of ``dataset`` (both directions)."""
     model.eval()
     count = min(count, len(dataset))
-    items = [dataset[i] for i in range(count)]
-    batch = torch.utils.data.default_collate(items)
-    out = _forward(model, batch, device, return_attention=True)
+    batch = torch.utils.data.default_collate([dataset[i] for i in range(count)])
+    out = forward_batch(model, batch, device, return_attention=True)
     if not out.attention:  # a baseline without cross-attention
         return {}
     return {
@@ -380,27 +365,25 @@ def attention_maps(
     }
 
 
-def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    if not arrays:
-        return
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    atomic_write(path, buffer.getvalue())
+def _save_attention(path: Path, model, dataset: Dataset, count: int, device) -> None:
+    """Write :func:`attention_maps` to ``path``; nothing for no clips or a model without any."""
+    arrays = attention_maps(model, dataset, count, device) if len(dataset) else {}
+    if arrays:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        atomic_write(path, buffer.getvalue())
 
 
 def _write_history(path: Path, history: list[dict[str, float]]) -> None:
     lines = [",".join(HISTORY_COLUMNS)]
-    for row in history:
-        lines.append(",".join(_fmt(row[c]) for c in HISTORY_COLUMNS))
+    lines += [",".join(_fmt(row[c]) for c in HISTORY_COLUMNS) for row in history]
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 def _fmt(value: float) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return (
-        "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.6g}"
-    )
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value) if isinstance(value, int) else f"{value:.6g}"
 
 
 # --------------------------------------------------------------------------- distributed
@@ -426,10 +409,8 @@ class Dist:
 
 
 def init_distributed(device_request: str) -> Dist:
-    """Join the process group when launched by torchrun (``WORLD_SIZE`` > 1).
-
-    NCCL on CUDA, gloo otherwise (tested with gloo, two CPU processes).
-    """
+    """Join the process group when launched by torchrun (``WORLD_SIZE`` > 1): NCCL on CUDA,
+    gloo otherwise (tested with gloo, two CPU processes)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return Dist()
@@ -446,11 +427,6 @@ def init_distributed(device_request: str) -> Dist:
 # --------------------------------------------------------------------------- training
 
 
-#: What ``train`` writes into a run directory before its first checkpoint. A folder holding
-#: nothing else is a run stopped before it saved anything worth resuming.
-EARLY_FILES = ("config.json", "split.json", "attention_init.npz")
-
-
 def _unstarted(run_dir: Path) -> bool:
     """Whether ``run_dir`` holds only what a run writes before its first checkpoint."""
     for path in run_dir.iterdir():
@@ -463,16 +439,11 @@ def _unstarted(run_dir: Path) -> bool:
 
 
 def new_run_dir(out: str | Path | None, name: str, resume: bool) -> tuple[Path, bool]:
-    """Pick the run directory and whether there is a checkpoint to resume from.
+    """The run directory, and whether ``checkpoints/last.pt`` is there to resume from.
 
-    Never reuses another run's directory unless resuming. With ``resume``, a directory
-    without ``checkpoints/last.pt`` that holds only what a run writes before its first
-    checkpoint (or does not exist) starts afresh: a run killed that early lost nothing.
-
-    Returns
-    -------
-    (Path, bool)
-        The directory, and ``True`` when ``checkpoints/last.pt`` is there to resume from.
+    Another run's directory is refused unless resuming. With ``resume``, a directory without
+    ``last.pt`` that holds only what a run writes before its first checkpoint (or does not
+    exist) starts afresh: a run killed that early lost nothing.
     """
     if out is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -510,12 +481,12 @@ def train(
     progress: bool = True,
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
 ) -> Path:
-    """Train CMAF on a prepared cache and evaluate the selected checkpoint on the test split.
+    """Train on a prepared cache and evaluate the selected checkpoint on the test split.
 
     Parameters
     ----------
     config
-        The resolved experiment (``cmaf.training.config.load_config``).
+        The resolved experiment (:func:`cmaf.training.config.load_config`).
     cache_dir
         A prepared cache (``cmaf prepare``) whose preprocessing matches ``config.preprocess``.
     out_dir
@@ -551,8 +522,7 @@ def train(
             f"{rows[0]['dataset']} has {len(classes)} classes ({', '.join(classes)}); "
             f"set model.num_classes to {len(classes)}"
         )
-    records = records_from_manifest(rows)
-    split = make_split(config, records)
+    split = make_split(config, records_from_manifest(rows))
 
     if dist.main:
         run_dir, resume = new_run_dir(out_dir, config.name, resume)
@@ -612,10 +582,9 @@ def train(
         persistent_workers=False,
     )
 
+    trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(
-        [p for p in model.parameters() if p.requires_grad],
-        lr=config.train.lr,
-        weight_decay=config.train.weight_decay,
+        trainable, lr=config.train.lr, weight_decay=config.train.weight_decay
     )
     scheduler = lr_scheduler(optimizer, config, len(train_set), dist.world_size)
     start_epoch, history = 1, []
@@ -629,11 +598,9 @@ def train(
         start_epoch = int(state["epoch"]) + 1
         history = list(state["history"])
         best = dict(state["best"])
-    elif dist.main and len(test_set):
-        _save_npz(
-            run_dir / "attention_init.npz",
-            attention_maps(model, test_set, config.train.attention_samples, device),
-        )
+    elif dist.main:
+        attention_init = run_dir / "attention_init.npz"
+        _save_attention(attention_init, model, test_set, config.train.attention_samples, device)
 
     train_model: torch.nn.Module = model
     if dist.enabled:
@@ -664,13 +631,8 @@ def train(
         if dist.main:
             if clean_train_set is not None:
                 # Only the main process validates and saves; DDP broadcasts its buffers.
-                reestimate_batchnorm(
-                    model,
-                    DataLoader(clean_train_set, **loader_args),
-                    device,
-                    config.train.bf16,
-                    progress=progress,
-                )
+                clean = DataLoader(clean_train_set, **loader_args)
+                reestimate_batchnorm(model, clean, device, config.train.bf16, progress=progress)
             if val_set is not None and len(val_set):
                 val = predict(model, DataLoader(val_set, **loader_args), device, config.train.bf16)
                 report = classification_report(val.labels, val.predicted, classes)
@@ -679,8 +641,8 @@ def train(
                 )
                 score = report.macro.f1
             else:
-                row.update(val_loss=float("nan"), val_accuracy=float("nan"))
-                row["val_macro_f1"] = float("nan")
+                nan = float("nan")
+                row.update(val_loss=nan, val_accuracy=nan, val_macro_f1=nan)
                 score = float(epoch)  # no validation split: the last epoch is reported
             row.update(lr=optimizer.param_groups[0]["lr"], seconds=time.time() - epoch_start)
             history.append(row)
@@ -712,9 +674,7 @@ def train(
         dist.barrier()
 
     if dist.main:
-        _final_evaluation(
-            model, run_dir, test_set, loader_args, device, config, classes, split, best
-        )
+        _final_evaluation(model, run_dir, test_set, loader_args, device, config, classes, best)
         manifest = environment_manifest(device)
         manifest.update(
             cache_dir=str(cache_dir),
@@ -757,8 +717,6 @@ def lr_scheduler(optimizer, config: ExperimentConfig, n_train: int, world_size: 
 def _train_epoch(
     model, train_set, loader_args, optimizer, device, config, epoch, dist, progress, scheduler=None
 ):
-    from tqdm import tqdm
-
     generator = torch.Generator().manual_seed(config.train.seed * 1_000_003 + epoch)
     if dist.enabled:
         sampler = torch.utils.data.DistributedSampler(
@@ -773,9 +731,8 @@ def _train_epoch(
     bar = tqdm(loader, desc=f"epoch {epoch}", disable=not progress, leave=False)
     for batch in bar:
         target = batch["label"].to(device)
-        with _autocast(device, config.train.bf16):
-            output = _forward(model, batch, device)
-        logits = output.logits
+        with bf16_autocast(device, config.train.bf16):
+            output = forward_batch(model, batch, device)
         loss = training_loss(output, target, config.model.unimodal_aux_weight)
         if not torch.isfinite(loss):
             return {"train_loss": float(loss.detach()), "train_accuracy": float("nan")}
@@ -786,7 +743,7 @@ def _train_epoch(
             scheduler.step()
         n = target.shape[0]
         total_loss += float(loss.detach()) * n
-        correct += int((logits.argmax(1) == target).sum())
+        correct += int((output.logits.argmax(1) == target).sum())
         seen += n
         bar.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}")
     return {
@@ -797,39 +754,16 @@ def _train_epoch(
 
 
 def reestimate_batchnorm(
-    model: torch.nn.Module,
-    loader,
-    device: torch.device,
-    bf16: bool = False,
-    *,
-    progress: bool = False,
+    model: torch.nn.Module, loader, device: torch.device, bf16: bool = False, *, progress=False
 ) -> int:
     """Recompute the running statistics of ``model``'s training BatchNorm layers from ``loader``.
 
     "Precise BN" (``train.precise_bn``; not in the paper): each BatchNorm layer that
-    ``model.train()`` puts in training mode (a frozen backbone's stay as they are) forgets its
-    running mean and variance and takes the plain average of the batch statistics over one pass
-    of ``loader``, run without gradients; weights are not touched. Called with the clean
-    training clips, evaluation then normalises as clean inputs need, instead of with the
-    exponential average over the augmented, partly noisy training batches (Table A1).
-
-    Parameters
-    ----------
-    model
-        Modified in place; left in the training mode it had.
-    loader
-        Batches as the training loop reads them (dicts of ``mel`` / ``frames`` /
-        ``frame_features``); their number and size set the estimate.
-    device, bf16
-        As in training.
-
-    Returns
-    -------
-    int
-        How many BatchNorm layers were re-estimated (0: none, and nothing was run).
+    ``model.train()`` puts in training mode (a frozen backbone's stay as they are) takes the
+    plain average of its batch statistics over one pass of ``loader``, without gradients;
+    weights are not touched. ``model`` is left in the mode it had. Returns how many layers were
+    re-estimated (0: none, and nothing was run).
     """
-    from tqdm import tqdm
-
     was_training = model.training
     model.train()
     norms = [
@@ -846,36 +780,31 @@ def reestimate_batchnorm(
             for batch in tqdm(
                 loader, desc="BatchNorm statistics", disable=not progress, leave=False
             ):
-                with _autocast(device, bf16):
-                    _forward(model, batch, device)
+                with bf16_autocast(device, bf16):
+                    forward_batch(model, batch, device)
         for norm, momentum in zip(norms, momenta, strict=True):
             norm.momentum = momentum
     model.train(was_training)
     return len(norms)
 
 
-def _final_evaluation(model, run_dir, test_set, loader_args, device, config, classes, split, best):
+def _final_evaluation(model, run_dir, test_set, loader_args, device, config, classes, best):
+    """Load best.pt and write its test metrics, predictions, confusion and attention maps."""
     state = load_checkpoint(run_dir / "checkpoints" / "best.pt", map_location=device)
     model.load_state_dict(state["model"])
-    evaluate_to(run_dir, model, test_set, loader_args, device, config, classes, best)
-
-
-def evaluate_to(run_dir, model, test_set, loader_args, device, config, classes, best) -> dict:
-    """Evaluate ``model`` on ``test_set`` and write metrics, predictions, confusion, attention."""
-    loader_args = {**loader_args, "num_workers": 0}
-    test = predict(model, DataLoader(test_set, **loader_args), device, config.train.bf16)
+    loader = DataLoader(test_set, **{**loader_args, "num_workers": 0})
+    test = predict(model, loader, device, config.train.bf16)
     checkpoint = (
         f"best.pt: epoch {best['epoch']} of {config.train.epochs}, chosen by "
         "validation macro-F1 (the test split never selects)"
         if config.train.val_fraction > 0
         else f"best.pt: last epoch ({best['epoch']}); no validation split"
     )
-    probs = torch.softmax(torch.from_numpy(test.logits), dim=1).numpy()
-    metrics = write_test_outputs(
+    write_test_outputs(
         run_dir,
         test.clip_ids,
         test.labels,
-        probs,
+        torch.softmax(torch.from_numpy(test.logits), dim=1).numpy(),
         classes,
         checkpoint=checkpoint,
         selected_epoch=int(best["epoch"]),
@@ -883,12 +812,8 @@ def evaluate_to(run_dir, model, test_set, loader_args, device, config, classes, 
         bootstrap=config.train.bootstrap,
         seed=config.train.seed,
     )
-    if len(test_set):
-        _save_npz(
-            run_dir / "attention_final.npz",
-            attention_maps(model, test_set, config.train.attention_samples, device),
-        )
-    return metrics
+    attention_final = run_dir / "attention_final.npz"
+    _save_attention(attention_final, model, test_set, config.train.attention_samples, device)
 
 
 def write_test_outputs(
@@ -906,24 +831,16 @@ def write_test_outputs(
 ) -> dict:
     """Write a run's ``metrics.json``, ``predictions.csv`` and ``confusion.csv``.
 
-    The one format every model's run directory uses (trained networks and the pooled-feature
-    baselines alike), so :func:`cmaf.evaluation.runs.aggregate_runs` and the book read them all.
+    The one format of every model's run directory (trained networks and the pooled-feature
+    baselines alike), which :func:`cmaf.evaluation.runs.aggregate_runs` and the book read.
     ``probs`` holds each test clip's class probabilities; the prediction is their argmax.
     """
     labels = np.asarray(labels)
     predicted = np.asarray(probs).argmax(axis=1)
     report = classification_report(labels, predicted, classes)
+    options = dict(n_boot=bootstrap, seed=seed, num_classes=len(classes))
     intervals = {
-        name: list(
-            bootstrap_ci(
-                labels,
-                predicted,
-                name,
-                n_boot=bootstrap,
-                seed=seed,
-                num_classes=len(classes),
-            )
-        )
+        name: list(bootstrap_ci(labels, predicted, name, **options))
         for name in ("accuracy", "macro_f1", "ua")
     }
     metrics = {
@@ -962,14 +879,3 @@ def read_history(run_dir: str | Path) -> list[dict[str, float]]:
             {k: float(v) if v != "" else float("nan") for k, v in row.items()}
             for row in csv.DictReader(fh)
         ]
-
-
-__all__ = [
-    "PreprocessConfig",
-    "TrainingDiverged",
-    "predict",
-    "read_history",
-    "records_from_manifest",
-    "select_device",
-    "train",
-]

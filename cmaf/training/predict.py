@@ -1,32 +1,17 @@
 """``cmaf predict``: a finished run's class probabilities for your own recordings.
 
-For a course ("record yourself and see what the model hears"): give it a run directory made by
-``cmaf train`` and one or more audio or video files (WAV, FLAC, MP3, MP4; anything else PyAV
-decodes is tried too), and it prints each file's class probabilities::
-
-    cmaf predict runs/cmaf-seed0 me-happy.wav me-sad.mp4 [--json]
-
-Each file is preprocessed exactly as the cache prepares a clip for that run's
-``config.preprocess`` (:func:`cmaf.data.preprocessing.preprocess`: the centre
-``clip_seconds`` of a longer recording, silence / the last frame after a shorter one), turned
-into tensors as :class:`cmaf.data.dataset.CachedClips` does for evaluation (no augmentation;
-:func:`model_inputs`), and classified by the run's ``checkpoints/best.pt`` in evaluation mode.
-Probabilities are the softmax of the logits.
-
-What each model reads: an audio-only run (``--fusion audio``) takes the audio of a WAV, FLAC or
-MP3 and the audio track of an MP4; a video-only run the picture of an MP4; every fused model
-(CMAF and the other fusions) needs an MP4 with picture and sound. A model with a frozen backbone
-whose training cached the frame features gets the frames here, and its own (frozen) ResNet-18
-computes the features, as :func:`cmaf.training.loop.compute_frame_features` does in training.
-
-Nothing is written anywhere: no cache, nothing beside the inputs. A file that cannot be used
-gives one line (``FILE: what (how to fix)``) and the others are still classified.
+``cmaf predict RUN FILE... [--json]`` preprocesses each audio or video file exactly as the
+cache prepares a clip for the run's ``config.preprocess`` (:func:`preprocess_file`), turns it
+into tensors as :class:`cmaf.data.dataset.CachedClips` does for evaluation
+(:func:`model_inputs`) and classifies it with the run's ``checkpoints/best.pt``. An audio-only
+run reads WAV, FLAC, MP3 or the sound of an MP4; a video-only run the picture of an MP4; every
+fused model an MP4 with both. Nothing is written. A file that cannot be used gives one line
+(``FILE: what (how to fix)``) and the others are still classified.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import re
@@ -35,10 +20,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import torch
 
+from cmaf.data.dataset import normalize_frames
+from cmaf.data.media import probe
+from cmaf.data.preprocessing import check_dependencies, preprocess
 from cmaf.data.records import ClipRecord, DataError
+from cmaf.data.speaker_norm import fit_speaker_stats, standardize_by_speaker
+from cmaf.models.baselines import build_model
+from cmaf.training.checkpoint import load_checkpoint
+from cmaf.training.config import ExperimentConfig
+from cmaf.training.loop import bf16_autocast, forward_batch, select_device
 
 #: The files in a run directory that ``cmaf predict`` reads, and what each is for.
 RUN_FILES = {
@@ -56,23 +50,9 @@ class RunError(ValueError):
 
 @dataclass(frozen=True)
 class FilePrediction:
-    """What the model makes of one file, or why it could not.
-
-    Attributes
-    ----------
-    file
-        The path as given.
-    probabilities
-        Class name -> probability, in the run's class order (empty when ``error`` is set).
-    predicted
-        The most probable class (``None`` when ``error`` is set).
-    seconds
-        Duration of the recording as its container reports it (``None`` if unknown).
-    window
-        Seconds the model hears (the run's ``preprocess.clip_seconds``).
-    error
-        One line, ``what (how to fix)``, when the file could not be used.
-    """
+    """What the model makes of one file (class name -> probability, in the run's class order),
+    or why it could not (``error``: one line, ``what (how to fix)``). ``seconds`` is the
+    recording's duration (``None`` if unknown), ``window`` the seconds the model hears."""
 
     file: str
     probabilities: dict[str, float] = dataclasses.field(default_factory=dict)
@@ -99,7 +79,7 @@ class TrainedRun:
     """A finished run, loaded for prediction (model in evaluation mode on ``device``)."""
 
     run_dir: Path
-    config: Any  # ExperimentConfig
+    config: ExperimentConfig
     model: torch.nn.Module
     classes: list[str]
     device: torch.device
@@ -123,17 +103,8 @@ def _run_error(run_dir: Path, what: str, fix: str) -> RunError:
 def load_run(run_dir: str | Path, device: str = "auto") -> TrainedRun:
     """Load a finished run: its config, class names and ``best.pt`` model in evaluation mode.
 
-    Raises
-    ------
-    RunError
-        One line naming the run directory and what is missing or unusable.
+    Raises :class:`RunError`, one line naming the run directory and what is missing or unusable.
     """
-    from cmaf.data.preprocessing import check_dependencies
-    from cmaf.models.baselines import build_model
-    from cmaf.training.checkpoint import load_checkpoint
-    from cmaf.training.config import ExperimentConfig
-    from cmaf.training.loop import select_device
-
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise _run_error(run_dir, "no such run directory", "pass a folder made by `cmaf train`")
@@ -158,8 +129,12 @@ def load_run(run_dir: str | Path, device: str = "auto") -> TrainedRun:
         check_dependencies(config.preprocess)  # e.g. face_crop needs OpenCV, for every file
     except DataError as exc:
         raise _run_error(run_dir, "cannot preprocess as this run did", str(exc)) from exc
-    classes = _class_names(metrics)
-    if classes is None or len(classes) != config.model.num_classes:
+    classes = metrics.get("test", {}).get("class_names") if isinstance(metrics, dict) else None
+    if (
+        not isinstance(classes, list)
+        or not all(isinstance(name, str) for name in classes)
+        or len(classes) != config.model.num_classes
+    ):
         raise _run_error(
             run_dir,
             f"metrics.json names no class list of model.num_classes={config.model.num_classes}",
@@ -185,15 +160,7 @@ def load_run(run_dir: str | Path, device: str = "auto") -> TrainedRun:
             f"checkpoints/best.pt does not fit config.json ({first[:200]})",
             "pass the run folder the checkpoint was trained in",
         ) from exc
-    model = model.to(chosen).eval()
-    return TrainedRun(run_dir, config, model, classes, chosen)
-
-
-def _class_names(metrics: dict[str, Any]) -> list[str] | None:
-    names = metrics.get("test", {}).get("class_names") if isinstance(metrics, dict) else None
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        return None
-    return names
+    return TrainedRun(run_dir, config, model.to(chosen).eval(), classes, chosen)
 
 
 # --------------------------------------------------------------------------- one file
@@ -225,19 +192,9 @@ def preprocess_file(
     """The cached arrays of one file for ``run``'s preprocessing, and the file's duration.
 
     Reads through :func:`cmaf.data.preprocessing.preprocess`, the cache's own per-clip
-    function, restricted to the modalities the model reads (the log-Mel of an audio-visual
-    cache does not depend on its frames).
-
-    Raises
-    ------
-    UnusableFile
-        Missing, unreadable, truncated or corrupt media, or a stream the model needs is absent.
+    function, restricted to the modalities the model reads. Raises :class:`UnusableFile` for
+    missing, unreadable or corrupt media, or when a stream the model needs is absent.
     """
-    import av
-
-    from cmaf.data.media import probe
-    from cmaf.data.preprocessing import preprocess
-
     path = Path(path)
     if not path.exists():
         raise UnusableFile("no such file (check the path)")
@@ -296,32 +253,16 @@ def preprocess_file(
 def model_inputs(arrays: dict[str, np.ndarray], config: Any) -> dict[str, torch.Tensor]:
     """Cached arrays of one clip -> the model's input tensors, batch of one.
 
-    The evaluation-mode conversion of :class:`cmaf.data.dataset.CachedClips`: ``mel``
-    ``float32 (1, 1, n_mels, mel_frames)``; ``frames`` ``float32 (1, T, 3, S, S)``
-    ImageNet-normalised. Per-speaker standardisation (``data.speaker_norm``) needs several
-    files and happens before, in :func:`predict_files`. ``tests/test_predict.py`` checks that
-    this matches the dataset item for item.
+    ``mel`` ``(1, 1, n_mels, mel_frames)`` and ImageNet-normalised ``frames`` ``(1, T, 3, S, S)``,
+    as :class:`cmaf.data.dataset.CachedClips` gives them for evaluation (per-speaker
+    standardisation needs several files and happens before, in :func:`predict_files`).
     """
-    from cmaf.data.dataset import normalize_frames
-
     out: dict[str, torch.Tensor] = {}
     if "mel" in arrays:
         out["mel"] = torch.from_numpy(arrays["mel"].astype(np.float32, copy=False))[None, None]
     if "frames" in arrays:
         out["frames"] = normalize_frames(arrays["frames"])[None]
     return out
-
-
-@torch.no_grad()
-def class_probabilities(run: TrainedRun, inputs: dict[str, torch.Tensor]) -> np.ndarray:
-    """Softmax of the model's logits for a batch of inputs: ``float64 (N, classes)``."""
-    mel = inputs["mel"].to(run.device) if run.reads_audio else None
-    frames = inputs["frames"].to(run.device) if run.reads_video else None
-    bf16 = run.config.train.bf16 and run.device.type == "cuda"  # as the run's own evaluation
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-    with autocast:
-        logits = run.model(mel, frames).logits
-    return torch.softmax(logits.double(), dim=1).cpu().numpy()
 
 
 def predict_file(
@@ -337,7 +278,9 @@ def predict_file(
         arrays, seconds = prepared if prepared is not None else preprocess_file(path, run)
     except UnusableFile as exc:
         return FilePrediction(file=str(path), window=window, error=str(exc))
-    probs = class_probabilities(run, model_inputs(arrays, run.config))[0]
+    with torch.no_grad(), bf16_autocast(run.device, run.config.train.bf16):  # as the run's test
+        logits = forward_batch(run.model, model_inputs(arrays, run.config), run.device).logits
+    probs = torch.softmax(logits.double(), dim=1).cpu().numpy()[0]
     return FilePrediction(
         file=str(path),
         probabilities={name: float(p) for name, p in zip(run.classes, probs, strict=True)},
@@ -352,39 +295,16 @@ def predict_files(
 ) -> list[FilePrediction]:
     """Class probabilities of each file under a finished run's ``best.pt`` (in input order).
 
-    Parameters
-    ----------
-    run_dir
-        A run directory made by ``cmaf train`` (or a :class:`TrainedRun` already loaded).
-    paths
-        Audio or video files (WAV, FLAC, MP3, MP4).
-    device
-        ``auto`` (CUDA when present, else CPU), ``cpu`` or ``cuda``.
-
-    Returns
-    -------
-    list of FilePrediction
-        One per path; a file that cannot be used has ``error`` set (one line) and no
-        probabilities.
-
-    Raises
-    ------
-    RunError
-        ``run_dir`` is not a finished, loadable run.
-
-    Notes
-    -----
-    A run trained with per-speaker normalisation (``data.speaker_norm``) standardised each
-    clip with its speaker's statistics. Here the files of one call are taken as one speaker's
-    recordings: their log-Mels are standardised with the statistics of all of them together
-    (:mod:`cmaf.data.speaker_norm`). Give several clips of the same voice, e.g. one per emotion;
-    a single file is standardised with its own statistics.
+    ``run_dir`` is a run directory made by ``cmaf train`` (or a loaded :class:`TrainedRun`);
+    ``device`` is ``auto``, ``cpu`` or ``cuda``. A file that cannot be used comes back with
+    ``error`` set; an unusable run raises :class:`RunError`. For a run trained with
+    per-speaker normalisation (``data.speaker_norm``) the files of one call are taken as one
+    speaker's recordings and standardised with their joint statistics
+    (:mod:`cmaf.data.speaker_norm`); a single file, with its own.
     """
     run = run_dir if isinstance(run_dir, TrainedRun) else load_run(run_dir, device)
     if not (run.config.data.speaker_norm and run.reads_audio):
         return [predict_file(run, path) for path in paths]
-    from cmaf.data.speaker_norm import fit_speaker_stats, standardize_by_speaker
-
     prepared: dict[int, tuple[dict, float | None]] = {}
     for index, path in enumerate(paths):
         try:
@@ -405,6 +325,8 @@ def predict_files(
 
 def format_prediction(result: FilePrediction) -> str:
     """One file's table: a heading, then each class with its probability (top class marked)."""
+    if not result.ok:
+        return f"{result.file}: {result.error}"
     heading = result.file
     if result.seconds is not None and result.window is not None:
         if result.seconds > result.window + 0.05:
@@ -413,8 +335,6 @@ def format_prediction(result: FilePrediction) -> str:
             heading += f"  ({result.seconds:.1f} s, padded to {result.window:g} s)"
         else:
             heading += f"  ({result.seconds:.1f} s)"
-    if not result.ok:
-        return f"{result.file}: {result.error}"
     width = max(len(name) for name in result.probabilities)
     lines = [heading]
     for name, p in result.probabilities.items():

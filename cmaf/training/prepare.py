@@ -12,14 +12,16 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from cmaf.arguments import UsageError, output_dir
+from cmaf.data.cache import prepare
+from cmaf.data.preprocessing import FRAME_MODES, MODALITIES, PreprocessConfig
 from cmaf.data.records import DataError
 from cmaf.data.registry import DATASETS, classes_for, scan_dataset
+from cmaf.training.config import load_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``prepare`` sub-command."""
-    from cmaf.data.preprocessing import FRAME_MODES, MODALITIES, PreprocessConfig
-
     defaults = PreprocessConfig()
     parser = subparsers.add_parser(
         "prepare",
@@ -96,15 +98,10 @@ def _fail(message: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``cmaf prepare`` with parsed arguments; returns the exit code."""
-    from cmaf.data.cache import prepare
-    from cmaf.data.preprocessing import PreprocessConfig
-
     if args.dataset not in DATASETS:
         return _fail(f"unknown dataset {args.dataset!r}: valid names are {', '.join(DATASETS)}")
     if not args.root.is_dir():
         return _fail(f"{args.root}: dataset root is not a folder")
-    from cmaf.arguments import UsageError, output_dir
-
     try:
         output_dir(args.cache, "--cache")
     except UsageError as exc:
@@ -116,11 +113,7 @@ def run(args: argparse.Namespace) -> int:
             return _fail(f"--scan-option {item!r}: expected KEY=VALUE")
         options[key] = value
     try:
-        base = PreprocessConfig()
-        if args.config:
-            from cmaf.training.config import load_config
-
-            base = load_config(args.config).preprocess
+        base = load_config(args.config).preprocess if args.config else PreprocessConfig()
         explicit = {
             "clip_seconds": args.clip_seconds,
             "hop_length": args.hop_length,
