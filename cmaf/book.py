@@ -1,50 +1,16 @@
 """``cmaf book``: build the Jupyter Book from data to HTML in one command.
 
-Stages (each timed; the seconds are written to ``RUNS_ROOT/stages.json`` as they finish):
+The stages, in the order of :data:`STAGES`, each timed into ``RUNS_ROOT/stages.json`` as it
+ends: the synthetic corpus (``cmaf synth``), the prepared cache, one training run per seed and
+model, the profile's comparison and robustness sweep (``cmaf compare``), the real-speech study
+when a RAVDESS speech folder is given (``cmaf speech``), the chapters executed by papermill, the
+status page, and ``jupyter-book build`` with warnings as errors. Each stage reuses what an earlier
+build finished. The book's page "How this book is built" draws the whole path; the folders are
+those of :class:`cmaf.layout.BookRuns`.
 
-``corpus``
-    Synthetic data only: ``cmaf synth`` into ``RUNS_ROOT/corpus`` (an existing finished corpus
-    of the same configuration is reused). Real datasets are read from ``data_root``.
-``prepare``
-    Preprocess every clip with the profile's preprocessing settings into
-    ``RUNS_ROOT/cache/<hash>/`` (clips already cached are skipped).
-``train``
-    One run per seed and model (``cmaf``, ``audio``, ``video``) into
-    ``RUNS_ROOT/train/<model>-seed<S>/``; a run with ``metrics.json`` is reused, an interrupted
-    one resumed from ``checkpoints/last.pt``.
-``compare``
-    CMAF, its baselines and ablations under the random split and held-out actors, then the
-    test-time robustness sweep (``cmaf compare`` with the profile's plan,
-    :data:`cmaf.experiments.compare.BOOK_PLANS`) into ``RUNS_ROOT/compare``; the ``train``
-    stage's runs are reused where the configs match.
-``speech``
-    Only when a RAVDESS speech folder is given (``--speech-root``; ``make book`` passes the
-    shared copy when it exists): ``cmaf speech`` with the profile's plan
-    (:data:`cmaf.experiments.speech.BOOK_PLANS`) into ``RUNS_ROOT/speech``, for the real-data
-    chapter.
-``notebooks``
-    Every chapter of ``_toc.yml`` that lives in ``notebooks/`` is converted by jupytext and
-    executed by papermill with the book parameters into ``OUT/book-src/notebooks/NAME.ipynb``.
-    The sources in ``notebooks/`` are only read and stay free of outputs.
-``status``
-    ``OUT/book-src/book/status.md``: versions, commit, parameters and the time of each
-    notebook and stage.
-``html``
-    ``jupyter-book build OUT/book-src --all -W -n --keep-going`` (warnings are errors; the book
-    never executes code itself).
-
-The notebook parameter contract: each chapter has one cell tagged ``parameters`` holding
-exactly :data:`PARAMETERS` (the defaults below) plus its entry in :data:`CHAPTER_PARAMETERS`;
-``cmaf book`` overrides all of them.
-
-``RUNS_ROOT`` layout::
-
-    RUNS_ROOT/corpus/                 synthetic corpus (dataset "synthetic" only)
-    RUNS_ROOT/cache/<hash>/           the prepared cache (one preprocessing config)
-    RUNS_ROOT/train/<model>-seed<S>/  run directories, model in cmaf, audio, video
-    RUNS_ROOT/compare/                results.csv, robustness.csv, <model>/<protocol run>/
-    RUNS_ROOT/speech/                 the real-data chapter's runs (``cmaf speech``)
-    RUNS_ROOT/stages.json             seconds per stage of the last build
+The parameters contract: each chapter has one cell tagged ``parameters`` holding exactly
+:data:`PARAMETERS` (the defaults) plus its entry in :data:`CHAPTER_PARAMETERS`; ``cmaf book``
+overrides all of them.
 """
 
 from __future__ import annotations
@@ -65,9 +31,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from cmaf.arguments import int_list
+from cmaf.arguments import UsageError, int_list, output_dir
 from cmaf.data import registry
+from cmaf.data.cache import prepare
+from cmaf.data.records import DataError
+from cmaf.data.synth import SynthError, synthesize
+from cmaf.experiments import BOOK_PLANS, compare, speech
+from cmaf.experiments.protocols import ensure_run
 from cmaf.layout import BookRuns
+from cmaf.training.checkpoint import atomic_write_text
+from cmaf.training.config import ExperimentConfig, load_config
+from cmaf.training.loop import git_commit
 
 #: Accepted ``--dataset`` values: "synthetic" (generated, read as RAVDESS) and every registered
 #: dataset.
@@ -96,46 +70,20 @@ STAGES = ("corpus", "prepare", "train", "compare", "speech", "notebooks", "statu
 KERNEL_NAME = "cmaf-book-python3"
 #: Packages whose versions the status page lists.
 STATUS_PACKAGES = (
-    "cmaf",
-    "torch",
-    "torchvision",
-    "torchaudio",
-    "numpy",
-    "scikit-learn",
-    "matplotlib",
-    "seaborn",
-    "av",
-    "jupyter-book",
-    "sphinx",
-    "myst-nb",
-    "papermill",
-    "jupytext",
-    "ipykernel",
-)
+    "cmaf torch torchvision torchaudio numpy scikit-learn matplotlib seaborn av jupyter-book "
+    "sphinx myst-nb papermill jupytext ipykernel"
+).split()
 
 
 class BookError(RuntimeError):
     """A build step failed; the message is one line naming what failed and where."""
 
 
-# ----------------------------------------------------------------------------- helpers
-
-
 def source_root() -> Path:
-    """The folder holding ``_config.yml``, ``_toc.yml``, ``book/`` and ``notebooks/``.
-
-    The repository root when ``cmaf`` is installed in editable mode from a checkout, otherwise
-    the current directory.
-    """
+    """The folder holding ``_config.yml``, ``_toc.yml``, ``book/`` and ``notebooks/``: the
+    checkout ``cmaf`` is installed from in editable mode, else the current directory."""
     checkout = Path(__file__).resolve().parents[1]
-    if (checkout / "_toc.yml").is_file():
-        return checkout
-    return Path.cwd()
-
-
-def default_runs_root(profile: str, dataset: str) -> Path:
-    """``runs/book-<profile>-<dataset>`` (relative to the current directory)."""
-    return Path("runs") / f"book-{profile}-{dataset}"
+    return checkout if (checkout / "_toc.yml").is_file() else Path.cwd()
 
 
 def _log(progress: bool, message: str) -> None:
@@ -143,47 +91,13 @@ def _log(progress: bool, message: str) -> None:
         print(f"cmaf book: {message}", file=sys.stderr, flush=True)
 
 
-class _Stages:
-    """Times the build's stages and keeps ``stages.json`` up to date after each one."""
-
-    def __init__(self, path: Path, progress: bool) -> None:
-        self.path = path
-        self.progress = progress
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        _log(self.progress, f"stage {name} ...")
-        started = time.perf_counter()
-        yield
-        self.seconds[name] = round(time.perf_counter() - started, 2)
-        self.write()
-        _log(self.progress, f"stage {name} done in {self.seconds[name]:.1f} s")
-
-    def write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_text(json.dumps(self.seconds, indent=2) + "\n")
-        os.replace(tmp, self.path)
-
-
 def toc_files(toc_path: str | Path) -> list[str]:
-    """Every document of a Jupyter Book 1 ``_toc.yml``, in reading order (root first).
-
-    Parameters
-    ----------
-    toc_path
-        The ``_toc.yml`` file.
-
-    Returns
-    -------
-    list of str
-        Paths relative to the book root, without suffix (e.g. ``notebooks/01_literature``).
-    """
+    """Every document of a Jupyter Book 1 ``_toc.yml`` in reading order (root first), relative
+    to the book root and without suffix (e.g. ``notebooks/01_literature``)."""
     import yaml
 
     data = yaml.safe_load(Path(toc_path).read_text()) or {}
-    found: list[str] = []
+    found = [str(data["root"])] if "root" in data else []
 
     def walk(node: Any) -> None:
         if isinstance(node, list):
@@ -196,8 +110,6 @@ def toc_files(toc_path: str | Path) -> list[str]:
                 if key in node:
                     walk(node[key])
 
-    if "root" in data:
-        found.append(str(data["root"]))
     walk(data)
     return [
         str(Path(f).with_suffix("")) if Path(f).suffix in (".md", ".ipynb") else f for f in found
@@ -205,38 +117,19 @@ def toc_files(toc_path: str | Path) -> list[str]:
 
 
 def chapter_sources(root: Path, toc_path: Path | None = None) -> list[tuple[str, Path]]:
-    """The ``notebooks/`` chapters of the table of contents and their source files.
-
-    Parameters
-    ----------
-    root
-        Book source folder.
-    toc_path
-        Table of contents; ``root/_toc.yml`` by default.
-
-    Returns
-    -------
-    list of (str, Path)
-        ``(entry, source)`` pairs in reading order, e.g. ``("notebooks/01_literature",
-        root/"notebooks/01_literature.md")``.
-
-    Raises
-    ------
-    BookError
-        An entry under ``notebooks/`` has no ``.md`` (jupytext MyST) or ``.ipynb`` source.
-    """
+    """``(entry, source)`` of every ``notebooks/`` chapter of the table of contents (default
+    ``root/_toc.yml``), in reading order; a chapter without a ``.md`` or ``.ipynb`` source
+    raises :class:`BookError`."""
     toc_path = toc_path or root / "_toc.yml"
     pairs = []
     for entry in toc_files(toc_path):
         if not entry.startswith("notebooks/"):
             continue
-        for suffix in (".md", ".ipynb"):
-            candidate = root / f"{entry}{suffix}"
-            if candidate.is_file():
-                pairs.append((entry, candidate))
-                break
-        else:
+        sources = [root / f"{entry}{suffix}" for suffix in (".md", ".ipynb")]
+        found = [path for path in sources if path.is_file()]
+        if not found:
             raise BookError(f"{toc_path.name} lists {entry}, but {entry}.md does not exist")
+        pairs.append((entry, found[0]))
     return pairs
 
 
@@ -248,71 +141,38 @@ def _shown_path(path: Path, root: Path) -> str:
         return str(path.resolve())
 
 
+def _first_line(text: str, limit: int = 80) -> str:
+    line = next((part.strip() for part in str(text).splitlines() if part.strip()), "")
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 # ----------------------------------------------------------------------------- stages
 
 
 def make_corpus(corpus_dir: Path, actors: int, progress: bool) -> Path:
-    """Stage ``corpus``: the synthetic corpus (reused when already complete).
-
-    Parameters
-    ----------
-    corpus_dir
-        Target folder (``RUNS_ROOT/corpus``).
-    actors
-        Number of synthetic actors, 60 clips each.
-    progress
-        Show a progress bar.
-
-    Returns
-    -------
-    Path
-        ``corpus_dir``.
-    """
-    from cmaf.data.synth import SynthError, synthesize
-
+    """Stage ``corpus``: ``actors`` synthetic actors into ``corpus_dir`` (reused when complete)."""
     try:
         summary = synthesize(corpus_dir, actors=actors, workers=2, progress=progress)
     except SynthError as exc:
         raise BookError(f"corpus: {exc}") from exc
-    state = "reused" if summary.reused else f"wrote {summary.clips} clips"
-    _log(progress, f"corpus {corpus_dir}: {state}")
+    _log(
+        progress,
+        f"corpus {corpus_dir}: " + ("reused" if summary.reused else f"wrote {summary.clips} clips"),
+    )
     return corpus_dir
 
 
 def prepare_cache(
     dataset: str, data_root: Path, cache_root: Path, profile: str, progress: bool
 ) -> tuple[Path, tuple[str, ...]]:
-    """Stage ``prepare``: scan the dataset and cache it with the profile's preprocessing.
-
-    Parameters
-    ----------
-    dataset
-        One of :data:`DATASETS` (``synthetic`` is read as RAVDESS).
-    data_root
-        The dataset folder (only read).
-    cache_root
-        ``RUNS_ROOT/cache``.
-    profile
-        Experiment profile whose ``preprocess`` settings are used.
-    progress
-        Show a progress bar.
-
-    Returns
-    -------
-    (Path, tuple of str)
-        The cache directory ``cache_root/<hash>`` and the class names in label order.
-    """
-    from cmaf.data.cache import prepare
-    from cmaf.data.records import DataError
-    from cmaf.data.registry import classes_for, scan_dataset
-    from cmaf.training.config import load_config
-
+    """Stage ``prepare``: cache the dataset (``synthetic`` read as RAVDESS) with the profile's
+    preprocessing; returns the cache directory and the class names in label order."""
     cfg = load_config(profile).preprocess
     name = "ravdess" if dataset == "synthetic" else dataset
     options = {"modality": "audio" if cfg.modality == "audio" else "av"}
     try:
-        scan = scan_dataset(name, data_root, **options)
-        classes = tuple(classes_for(name, **options))
+        scan = registry.scan_dataset(name, data_root, **options)
+        classes = tuple(registry.classes_for(name, **options))
         if not scan.records:
             raise BookError(f"prepare: no usable clips found under {data_root}")
         result = prepare(
@@ -336,6 +196,15 @@ def prepare_cache(
     return Path(result.cache_dir), classes
 
 
+def _book_config(profile: str, dataset: str, num_classes: int) -> ExperimentConfig:
+    """The profile's config for the book's dataset and class count (train and compare stages)."""
+    config = load_config(profile)
+    config.model.num_classes = num_classes
+    if dataset != "synthetic":
+        config.data.dataset = dataset
+    return config
+
+
 def train_runs(
     dataset: str,
     profile: str,
@@ -345,32 +214,9 @@ def train_runs(
     num_classes: int,
     progress: bool,
 ) -> list[Path]:
-    """Stage ``train``: every (seed, model) run, reusing finished ones and resuming others.
-
-    Parameters
-    ----------
-    dataset
-        One of :data:`DATASETS`.
-    profile
-        Experiment profile.
-    seeds
-        Training seeds.
-    cache_dir
-        The prepared cache.
-    runs
-        The build's folders; runs go to ``RUNS_ROOT/train/<model>-seed<S>``.
-    num_classes
-        Classes of the dataset.
-    progress
-        Progress bars and per-epoch lines.
-
-    Returns
-    -------
-    list of Path
-        The run directories, seed by seed in :data:`MODELS` order.
-    """
-    from cmaf.experiments.protocols import ensure_run
-
+    """Stage ``train``: every (seed, model) run into ``RUNS_ROOT/train/<model>-seed<S>``,
+    reusing finished runs and resuming others; returns them seed by seed in :data:`MODELS`
+    order."""
     run_dirs = []
     for seed in seeds:
         for model in MODELS:
@@ -394,17 +240,6 @@ def train_runs(
     return run_dirs
 
 
-def _book_config(profile: str, dataset: str, num_classes: int):
-    """The profile's config for the book's dataset and class count (train and compare stages)."""
-    from cmaf.training.config import load_config
-
-    config = load_config(profile)
-    config.model.num_classes = num_classes
-    if dataset != "synthetic":
-        config.data.dataset = dataset
-    return config
-
-
 def compare_runs(
     dataset: str,
     profile: str,
@@ -414,33 +249,20 @@ def compare_runs(
     num_classes: int,
     progress: bool,
 ) -> Path:
-    """Stage ``compare``: CMAF, its baselines and ablations under both protocols, and the sweep.
-
-    Runs :func:`cmaf.experiments.compare.run_compare` with the profile's plan
-    (:data:`cmaf.experiments.compare.BOOK_PLANS`) into ``RUNS_ROOT/compare``; the ``train``
-    stage's runs stand in for the comparison's random-split runs where their configs match.
-    Returns the path of ``results.csv``.
-    """
-    from cmaf.experiments.compare import BOOK_PLANS, PLANS, run_compare
-
-    plan = PLANS[BOOK_PLANS[profile]]
-    config = _book_config(profile, dataset, num_classes)
-    if plan.epochs is not None:
-        config.train.epochs = plan.epochs
+    """Stage ``compare``: the profile's comparison plan (:data:`cmaf.experiments.BOOK_PLANS`)
+    into ``RUNS_ROOT/compare``, the ``train`` stage's runs standing in for its random-split runs
+    where their configs match; returns the path of ``results.csv``."""
     reuse = {
         (model, f"random-seed{seed}"): runs.run(model, seed) for seed in seeds for model in MODELS
     }
     try:
-        return run_compare(
-            config,
+        return compare.run_plan(
+            compare.PLANS[BOOK_PLANS[profile][0]],
+            _book_config(profile, dataset, num_classes),
             cache_dir,
             runs.compare,
-            plan.fusions,
-            plan.seeds if plan.seeds is not None else tuple(seeds),
-            plan.folds,
+            seeds=seeds,
             reuse=reuse,
-            groups_per_fold=plan.groups_per_fold,
-            robustness=plan.sweep,
             progress=progress,
             log=lambda message: _log(progress, f"compare {message}"),
         )
@@ -453,15 +275,9 @@ def _kernel(work_dir: Path) -> Iterator[str]:
     """A private kernelspec running this interpreter, found through ``JUPYTER_PATH``."""
     kernel_dir = work_dir / "jupyter" / "kernels" / KERNEL_NAME
     kernel_dir.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "--log-level=CRITICAL"]
     spec = {
-        "argv": [
-            sys.executable,
-            "-m",
-            "ipykernel_launcher",
-            "--log-level=CRITICAL",
-            "-f",
-            "{connection_file}",
-        ],
+        "argv": [*argv, "-f", "{connection_file}"],
         "display_name": "Python 3 (cmaf book)",
         "language": "python",
     }
@@ -479,11 +295,6 @@ def _kernel(work_dir: Path) -> Iterator[str]:
             os.environ["JUPYTER_PATH"] = old
 
 
-def _first_line(text: str, limit: int = 80) -> str:
-    line = next((part.strip() for part in str(text).splitlines() if part.strip()), "")
-    return line if len(line) <= limit else line[: limit - 3] + "..."
-
-
 def execute_chapters(
     chapters: Sequence[tuple[str, Path]],
     book_src: Path,
@@ -494,31 +305,11 @@ def execute_chapters(
 ) -> list[Path]:
     """Stage ``notebooks``: jupytext -> ipynb -> papermill, one chapter at a time.
 
-    Parameters
-    ----------
-    chapters
-        ``(entry, source)`` pairs from :func:`chapter_sources`.
-    book_src
-        Build tree; each chapter is executed into ``book_src/<entry>.ipynb``.
-    staging
-        Scratch folder for the converted sources and the private kernelspec.
-    parameters
-        Values for the chapters' ``parameters`` cell: :data:`PARAMETERS`' names, and those of
-        :data:`CHAPTER_PARAMETERS`, which go only to the chapters that declare them.
-    cwd
-        Working directory of the kernel (the source folder).
-    progress
-        One line per chapter on stderr.
-
-    Returns
-    -------
-    list of Path
-        The executed notebooks, in order.
-
-    Raises
-    ------
-    BookError
-        A cell raised: the message names the notebook, the cell and the exception.
+    Each ``(entry, source)`` of ``chapters`` (:func:`chapter_sources`) is converted in
+    ``staging`` and executed into ``book_src/<entry>.ipynb`` by a private kernel working in
+    ``cwd``, with ``parameters``: :data:`PARAMETERS`, and :data:`CHAPTER_PARAMETERS` for the
+    chapters that declare them. Returns the executed notebooks in order; a cell that raises
+    gives a :class:`BookError` naming the notebook, the cell and the exception.
     """
     import jupytext
     import nbformat
@@ -568,23 +359,16 @@ def execute_chapters(
                 ) from exc
             except Exception as exc:  # kernel died, bad parameters cell, ...
                 raise BookError(f"notebook {source.name}: {type(exc).__name__}: {exc}") from exc
-            _postprocess(output)
+            # The default parameters cell is hidden; the injected one after it shows the values.
+            nb = nbformat.read(output, as_version=4)
+            tags = [cell.get("metadata", {}).get("tags", []) for cell in nb.cells]
+            injected = any("injected-parameters" in t for t in tags)
+            for cell, cell_tags in zip(nb.cells, tags, strict=True):
+                if injected and "parameters" in cell_tags and "remove-cell" not in cell_tags:
+                    cell.metadata["tags"] = [*cell_tags, "remove-cell"]
+            nbformat.write(nb, output)
             executed.append(output)
     return executed
-
-
-def _postprocess(path: Path) -> None:
-    """Hide an executed chapter's default ``parameters`` cell (the injected cell right after it
-    shows the values that ran)."""
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    tags = [cell.get("metadata", {}).get("tags", []) for cell in nb.cells]
-    injected = any("injected-parameters" in t for t in tags)
-    for cell, cell_tags in zip(nb.cells, tags, strict=True):
-        if injected and "parameters" in cell_tags and "remove-cell" not in cell_tags:
-            cell.metadata["tags"] = [*cell_tags, "remove-cell"]
-    nbformat.write(nb, path)
 
 
 def _version(package: str) -> str:
@@ -594,26 +378,31 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _notebook_seconds(path: Path) -> float | None:
+def _notebook_seconds(path: Path) -> str:
     try:
-        meta = json.loads(path.read_text())["metadata"].get("papermill", {})
+        duration = json.loads(path.read_text())["metadata"].get("papermill", {}).get("duration")
     except (OSError, ValueError, KeyError):
-        return None
-    duration = meta.get("duration")
-    return float(duration) if duration is not None else None
+        duration = None
+    return f"{float(duration):.1f}" if duration is not None else "–"
 
 
-def _run_row(run_dir: Path) -> str:
+def _run_row(run_dir: Path) -> list[str]:
     try:
         run = json.loads((run_dir / "run.json").read_text())
         scalars = json.loads((run_dir / "metrics.json").read_text())["scalars"]
     except (OSError, ValueError, KeyError):
-        return f"| `{run_dir.name}` | – | – | – | – |"
-    return (
-        f"| `{run_dir.name}` | {float(run.get('wall_seconds', float('nan'))):.1f} | "
-        f"{scalars.get('accuracy', float('nan')):.4f} | "
-        f"{scalars.get('macro_f1', float('nan')):.4f} | {scalars.get('ua', float('nan')):.4f} |"
-    )
+        return [f"`{run_dir.name}`", "–", "–", "–", "–"]
+    values = [scalars.get(key, float("nan")) for key in ("accuracy", "macro_f1", "ua")]
+    seconds = float(run.get("wall_seconds", float("nan")))
+    return [f"`{run_dir.name}`", f"{seconds:.1f}", *(f"{value:.4f}" for value in values)]
+
+
+def _table(header: str, rows: Sequence[Sequence[str]]) -> list[str]:
+    """A Markdown table: ``header`` like ``"name | seconds:"`` (``:`` right-aligns a column)."""
+    names = [name.strip() for name in header.split("|")]
+    lines = ["| " + " | ".join(name.rstrip(":") for name in names) + " |"]
+    lines.append("| " + " | ".join("---:" if n.endswith(":") else "---" for n in names) + " |")
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
 def write_status_page(
@@ -628,30 +417,9 @@ def write_status_page(
     run_dirs: Sequence[Path],
     stage_seconds: dict[str, float],
 ) -> Path:
-    """Stage ``status``: write the generated ``book/status.md`` page.
-
-    Parameters
-    ----------
-    path
-        Where to write it (``OUT/book-src/book/status.md``).
-    dataset, data_root, profile, seeds, runs_root
-        The build parameters.
-    executed
-        Executed chapter notebooks (their papermill metadata gives the run times).
-    run_dirs
-        Training runs of this build.
-    stage_seconds
-        Seconds of the stages finished so far.
-
-    Returns
-    -------
-    Path
-        ``path``.
-    """
-    from cmaf.training.loop import git_commit
-
+    """Stage ``status``: write the generated ``book/status.md`` page of the build parameters,
+    package versions, and the seconds of each chapter (papermill), run and stage so far."""
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    synthetic = dataset == "synthetic"
     lines = [
         "# Build status",
         "",
@@ -659,7 +427,7 @@ def write_status_page(
         "this copy of the book was built from.",
         "",
     ]
-    if synthetic:
+    if dataset == "synthetic":
         lines += [
             ":::{important}",
             "This build uses the **synthetic** corpus embedded in `cmaf` (`cmaf synth`), not the "
@@ -668,48 +436,30 @@ def write_status_page(
             ":::",
             "",
         ]
-    lines += [
-        "## Parameters",
-        "",
-        "| parameter | value |",
-        "| --- | --- |",
-        f"| dataset | `{dataset}` |",
-        f"| data_root | `{data_root or '(generated corpus)'}` |",
-        f"| profile | `{profile}` |",
-        f"| seeds | `{', '.join(str(s) for s in seeds)}` |",
-        f"| runs_root | `{runs_root}` |",
-        f"| built | {now} |",
-        f"| git commit | `{git_commit()}` |",
-        f"| python | {platform.python_version()} ({platform.machine()}) |",
-        f"| platform | {platform.platform()} |",
-        "",
-        "## Package versions",
-        "",
-        "| package | version |",
-        "| --- | --- |",
-        *[f"| {name} | {_version(name)} |" for name in STATUS_PACKAGES],
-        "",
-        "## Chapters",
-        "",
-        "Execution time of each chapter (papermill), in seconds.",
-        "",
-        "| notebook | seconds |",
-        "| --- | ---: |",
+    parameters = [
+        ("dataset", f"`{dataset}`"),
+        ("data_root", f"`{data_root or '(generated corpus)'}`"),
+        ("profile", f"`{profile}`"),
+        ("seeds", f"`{', '.join(str(s) for s in seeds)}`"),
+        ("runs_root", f"`{runs_root}`"),
+        ("built", now),
+        ("git commit", f"`{git_commit()}`"),
+        ("python", f"{platform.python_version()} ({platform.machine()})"),
+        ("platform", platform.platform()),
     ]
-    for nb_path in executed:
-        seconds = _notebook_seconds(nb_path)
-        shown = f"{seconds:.1f}" if seconds is not None else "–"
-        lines.append(f"| `{nb_path.name}` | {shown} |")
+    lines += ["## Parameters", "", *_table("parameter | value", parameters), ""]
+    versions = [(name, _version(name)) for name in STATUS_PACKAGES]
+    lines += ["## Package versions", "", *_table("package | version", versions), ""]
+    lines += ["## Chapters", "", "Execution time of each chapter (papermill), in seconds.", ""]
+    chapters = [(f"`{nb.name}`", _notebook_seconds(nb)) for nb in executed]
+    lines += [*_table("notebook | seconds:", chapters), ""]
     lines += [
-        "",
         "## Training runs",
         "",
         "Test-split results of each run (one seed each; the chapters aggregate them). "
         "Seconds are the run's own wall time, also when this build reused it.",
         "",
-        "| run | seconds | accuracy | macro-F1 | UA |",
-        "| --- | ---: | ---: | ---: | ---: |",
-        *[_run_row(run_dir) for run_dir in run_dirs],
+        *_table("run | seconds: | accuracy: | macro-F1: | UA:", map(_run_row, run_dirs)),
         "",
         "## Stages",
         "",
@@ -717,21 +467,17 @@ def write_status_page(
         "that reused earlier work take little time). The HTML stage runs after this page is "
         "written, so its time is only in `stages.json`.",
         "",
-        "| stage | seconds |",
-        "| --- | ---: |",
-        *[f"| {name} | {stage_seconds[name]:.1f} |" for name in STAGES if name in stage_seconds],
-        "",
     ]
+    stages = [(name, f"{stage_seconds[name]:.1f}") for name in STAGES if name in stage_seconds]
+    lines += [*_table("stage | seconds:", stages), ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
     return path
 
 
 def copy_book_sources(root: Path, book_src: Path) -> None:
-    """Copy the book configuration, references and static pages next to the executed notebooks.
-
-    Pages link to chapters with ``{doc}`` roles, which resolve whatever the chapter's suffix.
-    """
+    """Copy the book configuration, references and static pages next to the executed notebooks
+    (pages link chapters with ``{doc}`` roles, which resolve whatever the chapter's suffix)."""
     import yaml
 
     config = yaml.safe_load((root / "_config.yml").read_text()) or {}
@@ -741,38 +487,25 @@ def copy_book_sources(root: Path, book_src: Path) -> None:
     (book_src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     shutil.copy2(root / "_toc.yml", book_src / "_toc.yml")
     pages = root / "book"
-    if pages.is_dir():
-        for item in pages.iterdir():
-            if item.name.startswith((".", "_")) or item.name == "status.md":
-                continue
-            target = book_src / "book" / item.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if item.is_dir():
-                shutil.copytree(item, target, dirs_exist_ok=True)
-            else:
-                shutil.copy2(item, target)
-
-
-def _jupyter_book_command() -> list[str]:
-    script = Path(sys.executable).parent / "jupyter-book"
-    if script.is_file():
-        return [str(script)]
-    found = shutil.which("jupyter-book")
-    if found:
-        return [found]
-    raise BookError("html: jupyter-book is not installed (pip install -e '.[book]')")
+    for item in pages.iterdir() if pages.is_dir() else ():
+        if item.name.startswith((".", "_")) or item.name == "status.md":
+            continue
+        target = book_src / "book" / item.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if item.is_dir():
+            shutil.copytree(item, target, dirs_exist_ok=True)
+        else:
+            shutil.copy2(item, target)
 
 
 def build_html(book_src: Path, progress: bool) -> Path:
-    """Stage ``html``: ``jupyter-book build --all -W -n --keep-going``.
-
-    Raises
-    ------
-    BookError
-        The build failed or warned; the message quotes the first warnings.
-    """
-    command = [*_jupyter_book_command(), "build", str(book_src), "--all", "-W", "-n"]
-    command += ["--keep-going"]
+    """Stage ``html``: ``jupyter-book build --all -W -n --keep-going``; returns ``index.html``.
+    A failed or warning build raises :class:`BookError` quoting the first warnings."""
+    script = Path(sys.executable).parent / "jupyter-book"
+    found = str(script) if script.is_file() else shutil.which("jupyter-book")
+    if not found:
+        raise BookError("html: jupyter-book is not installed (pip install -e '.[book]')")
+    command = [found, "build", str(book_src), "--all", "-W", "-n", "--keep-going"]
     env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
     proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     log_path = book_src / "jupyter-book-build.log"
@@ -809,42 +542,25 @@ def build_book(
 
     Parameters
     ----------
-    dataset
-        ``synthetic`` (generated into ``RUNS_ROOT/corpus``), ``ravdess``, ``crema-d`` or
-        ``iemocap``.
-    data_root
-        The dataset folder; required for the real datasets, ignored for ``synthetic``.
-    profile
-        Experiment profile: ``cpu``, ``paper`` or ``smoke``.
-    seeds
-        Training seeds; each trains the three models ``cmaf``, ``audio`` and ``video``.
+    dataset, data_root
+        ``synthetic`` (``actors`` of them, default :data:`SYNTH_ACTORS`, generated into
+        ``RUNS_ROOT/corpus``) or a registered dataset read from ``data_root``.
     runs_root
-        Corpus, cache and runs; default ``runs/book-<profile>-<dataset>``. Finished work there
+        Corpus, cache and runs (default ``runs/book-<profile>-<dataset>``); finished work there
         is reused by the next build.
     out_dir
-        Build folder; the book sources go to ``OUT/book-src`` and the HTML to
-        ``OUT/book-src/_build/html``.
-    actors
-        Synthetic actors; default :data:`SYNTH_ACTORS` of the profile.
-    progress
-        Progress messages and bars on stderr.
+        Build folder: the book sources go to ``OUT/book-src``, the HTML to its ``_build/html``.
     source_dir
-        Folder with ``_config.yml``, ``_toc.yml``, ``book/`` and ``notebooks/``; default the
-        repository (:func:`source_root`). Tests point it at a throwaway book.
+        ``_config.yml``, ``_toc.yml``, ``book/`` and ``notebooks/`` (default
+        :func:`source_root`; tests point it at a throwaway book).
     speech_root
-        RAVDESS's audio-only speech folder (``Actor_XX/03-01-*.wav`` or ``.flac``): runs the
-        ``speech`` stage for the real-data chapter. ``None`` skips it (the chapter then says
-        how to get the data).
+        RAVDESS's audio-only speech folder: adds the ``speech`` stage for the real-data chapter.
 
     Returns
     -------
     Path
-        ``OUT/book-src/_build/html/index.html``.
-
-    Raises
-    ------
-    BookError
-        Bad arguments or a failed stage (one-line message naming it).
+        ``OUT/book-src/_build/html/index.html``; bad arguments or a failed stage raise a
+        one-line :class:`BookError`.
     """
     if dataset not in DATASETS:
         raise BookError(f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")
@@ -857,8 +573,7 @@ def build_book(
     for needed in ("_config.yml", "_toc.yml"):
         if not (root / needed).is_file():
             raise BookError(f"{root}: no {needed} (run from the repository or pass source_dir)")
-    runs = BookRuns(runs_root or default_runs_root(profile, dataset))
-    runs_root = runs.root
+    runs = BookRuns(runs_root or Path("runs") / f"book-{profile}-{dataset}")
     out_dir = Path(out_dir).resolve()
     if dataset != "synthetic":
         if not data_root:
@@ -871,29 +586,35 @@ def build_book(
         if not speech_root.is_dir():
             raise BookError(f"{speech_root}: speech root is not a folder")
     chapters = chapter_sources(root)  # fail early on a missing chapter
-    stages = _Stages(runs.stages, progress)
+    seconds: dict[str, float] = {}
 
-    with stages.stage("corpus"):
+    @contextmanager
+    def stage(name: str) -> Iterator[None]:
+        _log(progress, f"stage {name} ...")
+        started = time.perf_counter()
+        yield
+        seconds[name] = round(time.perf_counter() - started, 2)
+        atomic_write_text(runs.stages, json.dumps(seconds, indent=2) + "\n")
+        _log(progress, f"stage {name} done in {seconds[name]:.1f} s")
+
+    with stage("corpus"):
         if dataset == "synthetic":
-            actors = actors or SYNTH_ACTORS[profile]
-            data_root = make_corpus(runs.corpus, actors, progress)
-    with stages.stage("prepare"):
+            data_root = make_corpus(runs.corpus, actors or SYNTH_ACTORS[profile], progress)
+    with stage("prepare"):
         cache_dir, classes = prepare_cache(
             dataset, Path(data_root), runs.cache_root, profile, progress
         )
-    with stages.stage("train"):
+    with stage("train"):
         run_dirs = train_runs(dataset, profile, seeds, cache_dir, runs, len(classes), progress)
-
-    with stages.stage("compare"):
+    with stage("compare"):
         compare_runs(dataset, profile, seeds, cache_dir, runs, len(classes), progress)
-
     if speech_root:
-        from cmaf.experiments.speech import BOOK_PLANS, SpeechError, run_speech
-
-        with stages.stage("speech"):
+        with stage("speech"):
             try:
-                run_speech(speech_root, runs.speech, BOOK_PLANS[profile], progress=progress)
-            except SpeechError as exc:
+                speech.run_speech(
+                    speech_root, runs.speech, BOOK_PLANS[profile][1], progress=progress
+                )
+            except speech.SpeechError as exc:
                 raise BookError(f"speech: {exc}") from exc
 
     book_src = out_dir / "book-src"
@@ -907,29 +628,28 @@ def build_book(
     parameters = {
         "dataset": dataset,
         "data_root": _shown_path(Path(data_root), root),
-        "runs_root": _shown_path(runs_root, root),
+        "runs_root": _shown_path(runs.root, root),
         "profile": profile,
         "seeds": list(seeds),
         "speech_root": _shown_path(speech_root, root) if speech_root else "",
     }
-    with stages.stage("notebooks"):
+    with stage("notebooks"):
         executed = execute_chapters(chapters, book_src, staging, parameters, root, progress)
-    with stages.stage("status"):
+    with stage("status"):
         write_status_page(
             book_src / "book" / "status.md",
             dataset=dataset,
             data_root=str(data_root),
             profile=profile,
             seeds=seeds,
-            runs_root=runs_root,
+            runs_root=runs.root,
             executed=executed,
             run_dirs=run_dirs,
-            stage_seconds=dict(stages.seconds),
+            stage_seconds=dict(seconds),
         )
-    with stages.stage("html"):
+    with stage("html"):
         copy_book_sources(root, book_src)
-        index = build_html(book_src, progress)
-    return index
+        return build_html(book_src, progress)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -977,16 +697,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from cmaf.arguments import UsageError, output_dir
-
     try:
         output_dir(args.out, "--out")
         if args.runs_root is not None:
             output_dir(args.runs_root, "--runs-root")
-    except UsageError as exc:
-        print(f"cmaf book: error: {exc}", file=sys.stderr)
-        return 2
-    try:
         index = build_book(
             dataset=args.dataset,
             data_root=args.data_root,
@@ -998,23 +712,8 @@ def _run(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             speech_root=args.speech_root,
         )
-    except BookError as exc:
+    except (UsageError, BookError) as exc:
         print(f"cmaf book: error: {exc}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, UsageError) else 1
     print(index)
     return 0
-
-
-__all__ = [
-    "CHAPTER_PARAMETERS",
-    "DATASETS",
-    "MODELS",
-    "PARAMETERS",
-    "PROFILES",
-    "STAGES",
-    "BookError",
-    "build_book",
-    "chapter_sources",
-    "default_runs_root",
-    "toc_files",
-]

@@ -1,8 +1,5 @@
-"""The ``cmaf`` command line.
-
-Each sub-command lives beside the code it drives, in a module exposing ``register(subparsers)``
-that adds its parser and sets ``func`` (a callable taking the parsed namespace and returning an
-exit code). This file only lists those modules.
+"""The ``cmaf`` command line: each sub-command's module (listed in :data:`COMMANDS`) exposes
+``register(subparsers)``, which adds its parser and sets ``func`` (namespace -> exit code).
 """
 
 from __future__ import annotations

@@ -1,17 +1,16 @@
-"""The folder a book build fills (``RUNS_ROOT``), and the one check a chapter makes of it.
+"""The folder a book build fills (``RUNS_ROOT``), and the one check a chapter makes of it::
 
-``cmaf book`` writes, under ``RUNS_ROOT``::
+    corpus/                  the synthetic corpus (synthetic builds only)
+    cache/HASH/              the prepared cache (manifest.csv, items/)
+    train/<model>-seed<S>/   one run directory per model and seed
+    compare/                 the comparison: results.csv, robustness.csv, <model>/<run>/
+    speech/                  the real-speech study (results.csv, summary.json)
+    frozen/                  every fusion on frozen encoders (no build stage writes it yet)
+    stages.json              seconds per build stage
 
-    corpus/                      the synthetic corpus (synthetic builds only)
-    cache/HASH/                  the prepared cache (manifest.csv, items/)
-    train/<model>-seed<S>/       one run directory per model and seed
-    compare/                     the comparison: results.csv, robustness.csv, <model>/<run>/
-    speech/                      the real-speech study (results.csv, summary.json)
-    stages.json                  seconds per build stage
-
-Chapters and the build both take every path from :class:`BookRuns`, so no path is typed twice.
-A chapter begins with :func:`require`, which checks what it reads and raises one
-:class:`ChapterInputMissing` naming the missing folder and the command that makes it.
+Chapters and ``cmaf book`` take every path from :class:`BookRuns`, so no path is typed twice. A
+chapter begins with :func:`require`, which raises one :class:`ChapterInputMissing` naming the
+first missing folder and the ``cmaf book`` command that makes it.
 """
 
 from __future__ import annotations
@@ -20,13 +19,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-TRAIN = "train"
-COMPARE = "compare"
-CACHE = "cache"
-SPEECH = "speech"
-CORPUS = "corpus"
-STAGES = "stages.json"
-
 
 class ChapterInputMissing(FileNotFoundError):
     """What a chapter reads is not under its ``runs_root``; the message says how to make it."""
@@ -34,7 +26,7 @@ class ChapterInputMissing(FileNotFoundError):
 
 @dataclass(frozen=True)
 class BookRuns:
-    """Paths of one book build's ``RUNS_ROOT``."""
+    """Paths of one book build's ``RUNS_ROOT`` (see the module docstring)."""
 
     root: Path
 
@@ -43,7 +35,31 @@ class BookRuns:
 
     @property
     def train_root(self) -> Path:
-        return self.root / TRAIN
+        return self.root / "train"
+
+    @property
+    def compare(self) -> Path:
+        return self.root / "compare"
+
+    @property
+    def speech(self) -> Path:
+        return self.root / "speech"
+
+    @property
+    def frozen(self) -> Path:
+        return self.root / "frozen"
+
+    @property
+    def corpus(self) -> Path:
+        return self.root / "corpus"
+
+    @property
+    def cache_root(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def stages(self) -> Path:
+        return self.root / "stages.json"
 
     def run(self, model: str, seed: int) -> Path:
         """The ``train`` stage's run directory of ``model`` and ``seed``."""
@@ -59,49 +75,12 @@ class BookRuns:
         """Run directories by model, seed by seed."""
         return {model: [self.run(model, seed) for seed in seeds] for model in models}
 
-    @property
-    def compare(self) -> Path:
-        return self.root / COMPARE
-
-    @property
-    def speech(self) -> Path:
-        return self.root / SPEECH
-
-    @property
-    def corpus(self) -> Path:
-        return self.root / CORPUS
-
-    @property
-    def cache_root(self) -> Path:
-        return self.root / CACHE
-
-    @property
-    def stages(self) -> Path:
-        return self.root / STAGES
-
     def cache(self) -> Path:
         """The prepared cache directory (``cache/HASH``; the first when there are several)."""
         found = sorted(p.parent for p in self.cache_root.glob("*/manifest.csv"))
         if not found:
             raise ChapterInputMissing(f"{self.cache_root}: no prepared cache")
         return found[0]
-
-
-def build_command(
-    runs_root: str | Path,
-    dataset: str = "synthetic",
-    profile: str = "cpu",
-    seeds: Sequence[int] = (0,),
-    data_root: str | Path = "",
-) -> str:
-    """The ``cmaf book`` command that fills ``runs_root`` with what a chapter reads."""
-    command = f"cmaf book --runs-root {runs_root} --profile {profile}"
-    command += f" --seeds {','.join(str(int(s)) for s in seeds)}"
-    if dataset != "synthetic":
-        command += f" --dataset {dataset}"
-    if data_root:
-        command += f" --data-root {data_root}"
-    return command
 
 
 def require(
@@ -119,8 +98,6 @@ def require(
 
     Parameters
     ----------
-    runs_root
-        The chapter's ``runs_root`` parameter.
     models, seeds
         Finished ``train`` runs the chapter reads (each must hold ``metrics.json``).
     cache
@@ -128,7 +105,7 @@ def require(
     corpus
         The chapter reads the corpus (``data_root`` when given, else ``RUNS_ROOT/corpus``).
     dataset, profile, data_root
-        The chapter's parameters, used to write the command that makes what is missing.
+        The chapter's parameters, for the command that makes what is missing.
 
     Raises
     ------
@@ -136,22 +113,27 @@ def require(
         One line: the first missing folder or file and the ``cmaf book`` command that makes it.
     """
     runs = BookRuns(runs_root)
-    fix = build_command(runs.root, dataset, profile, seeds, data_root)
+    fix = f"cmaf book --runs-root {runs.root} --profile {profile}"
+    fix += f" --seeds {','.join(str(int(s)) for s in seeds)}"
+    if dataset != "synthetic":
+        fix += f" --dataset {dataset}"
+    if data_root:
+        fix += f" --data-root {data_root}"
 
     def missing(what: str, path: Path) -> ChapterInputMissing:
         return ChapterInputMissing(f"{what} missing: {path}; make it with `{fix}`")
 
     if not runs.root.is_dir():
-        raise (missing("runs_root", runs.root))
+        raise missing("runs_root", runs.root)
     if cache and not any(runs.cache_root.glob("*/manifest.csv")):
-        raise (missing("the prepared cache", runs.cache_root))
+        raise missing("the prepared cache", runs.cache_root)
     if corpus:
         folder = Path(data_root).expanduser() if data_root else runs.corpus
         if not folder.is_dir():
-            raise (missing("the corpus", folder))
+            raise missing("the corpus", folder)
     for model in models:
         for seed in seeds:
             run = runs.run(model, seed)
             if not (run / "metrics.json").is_file():
-                raise (missing(f"the finished {model} run of seed {seed}", run))
+                raise missing(f"the finished {model} run of seed {seed}", run)
     return runs

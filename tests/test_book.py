@@ -124,10 +124,10 @@ def test_toc_lists_every_chapter():
 
 def test_toc_and_static_pages():
     entries = toc_files(ROOT / "_toc.yml")
-    assert entries[0] == "book/intro"
-    assert entries[-3:] == ["book/glossary", "book/how_built", "book/status"]
-    for page in ("intro", "glossary", "how_built"):
-        assert (ROOT / "book" / f"{page}.md").is_file()
+    assert entries[0] == "book/intro" and entries[-1] == "book/status"
+    assert {"book/glossary", "book/how_built"} <= set(entries)
+    for page in (e for e in entries if e.startswith("book/") and e != "book/status"):
+        assert (ROOT / f"{page}.md").is_file(), f"_toc.yml lists {page}, which does not exist"
     assert not (ROOT / "book" / "status.md").exists(), "book/status.md is generated at build"
 
 
@@ -355,11 +355,11 @@ def test_smoke_build(smoke_book):
     plan = PLANS["smoke"]
     results = load_results(runs / "compare" / "results.csv")
     assert {(r["fusion"], r["protocol"]) for r in results} == {
-        (f, p) for f in plan.fusions for p in ("random", "held-out")
+        (f, p) for f in plan.models for p in ("random", "held-out")
     }
     assert not (runs / "compare" / "cmaf" / "random-seed0").exists()  # the train run, reused
     assert {r["model"] for r in load_curves(runs / "compare" / "robustness.csv")} == set(
-        plan.fusions
+        plan.models
     )
     chapter = src / "notebooks" / "08_baselines.ipynb"
     text = chapter.read_text()

@@ -1,15 +1,12 @@
-"""``cmaf compare``: CMAF and its baselines under one protocol, with the same encoders and budget.
+"""``cmaf compare``: CMAF and its baselines under both protocols, same encoders, same budget.
 
-For every model named by ``--fusions`` (see :mod:`cmaf.models.baselines`), trains the runs of
-:func:`cmaf.experiments.protocols.protocol_runs` (random split per seed, held-out folds per seed)
-into ``OUT/<fusion>/<run>`` with otherwise identical settings, and writes ``OUT/results.csv``:
-one row per (model, protocol) with trainable parameters, multiply-accumulates per clip (the
-frozen backbone's share separately), the number of runs, and accuracy / macro-F1 / UA as mean
-and sample std, and the gap between the random split and held-out actors. Finished runs are
-reused, and so are runs named in ``reuse`` (the book passes its training stage's runs).
-
-Then, unless switched off, the test-time robustness sweep
-(:mod:`cmaf.experiments.robustness`) of every random-split run: ``OUT/robustness.csv``.
+Every model of the plan (:mod:`cmaf.models.baselines`) trains the runs of
+:func:`~cmaf.experiments.protocols.protocol_runs` into ``OUT/<fusion>/<run>`` with otherwise
+identical settings. ``OUT/results.csv`` has one row per (model, protocol): trainable parameters,
+multiply-accumulates per clip (the frozen backbone's share apart), accuracy, macro-F1 and UA as
+mean and sample std over runs, and the random-split minus held-out accuracy. Then the
+random-split runs are swept with test-time corruptions (:mod:`cmaf.experiments.robustness`)
+into ``OUT/robustness.csv``. Finished runs with the same config are reused.
 """
 
 from __future__ import annotations
@@ -19,69 +16,52 @@ import csv
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from cmaf.arguments import int_list, optional_int_list, output_dir
+from cmaf.evaluation.runs import aggregate_runs
+from cmaf.experiments import Plan
+from cmaf.experiments.protocols import (
+    ProtocolRun,
+    _same_config,
+    check_folds,
+    count_folds,
+    ensure_run,
+    protocol_runs,
+)
 from cmaf.experiments.robustness import SweepConfig, add_noise_level_option, run_robustness
+from cmaf.models.baselines import build_model
 from cmaf.models.config import FUSIONS
-from cmaf.training.config import ExperimentConfig
+from cmaf.training.config import ExperimentConfig, load_config
 
-
-@dataclass(frozen=True)
-class ComparePlan:
-    """Which models, seeds and held-out folds a comparison trains, and its robustness sweep.
-
-    ``seeds=None`` takes the caller's seeds (the book's ``--seeds``; ``cmaf compare``: 0);
-    ``folds=None`` every held-out fold the data give; ``epochs`` overrides the profile's
-    (``None`` keeps it).
-    """
-
-    fusions: tuple[str, ...]
-    seeds: tuple[int, ...] | None
-    folds: tuple[int, ...] | None
-    epochs: int | None = None
-    sweep: SweepConfig | None = field(default_factory=SweepConfig)
-    groups_per_fold: int | None = None  # None: the dataset's (RAVDESS: 4 actors per fold)
-
-
-#: Named plans. ``smoke``: tests and the CI book build. ``book``: what ``make book`` (``cpu``
-#: profile) affords on two CPU cores within its 20 minutes: the three random-split runs its
-#: ``train`` stage makes anyway, and their robustness sweep (about 2 minutes). On the ``cpu``
-#: profile every further run costs 1-5 minutes there (CMAF 5.5, audio-only 3, video-only 1), so
-#: held-out actors and the baselines and ablations (11 models x 3 seeds x every fold) are the
-#: ``full`` plan: ``cmaf compare --plan full --out RUNS_ROOT/compare``, whose runs the next
-#: ``make book`` tables too.
-PLANS: dict[str, ComparePlan] = {
-    "smoke": ComparePlan(
+#: Named plans. ``smoke``: tests and the CI book build. ``book`` (the ``cpu`` book): only the
+#: three random-split runs its ``train`` stage makes anyway, and their sweep, which is what two
+#: CPU cores afford in a build. ``full``: every model, three seeds, every held-out fold; run it
+#: into a book's ``RUNS_ROOT/compare`` and the next build tables its runs too.
+PLANS: dict[str, Plan] = {
+    "smoke": Plan(
         ("cmaf", "audio", "video", "early"),
-        (0,),
-        (0,),
-        sweep=SweepConfig(snr_db=(10.0, -10.0), occlusion=(1.0,), offsets=(-2, 2)),
+        folds=(0,),
         groups_per_fold=1,  # the smoke corpus has 2 actors
+        sweep=SweepConfig(snr_db=(10.0, -10.0), occlusion=(1.0,), offsets=(-2, 2)),
     ),
-    "book": ComparePlan(("cmaf", "audio", "video"), None, ()),
-    "full": ComparePlan(FUSIONS, (0, 1, 2), None),
+    "book": Plan(seeds=None),
+    "full": Plan(FUSIONS, seeds=(0, 1, 2), folds=None),
 }
-#: The plan ``cmaf book`` runs for each profile.
-BOOK_PLANS = {"smoke": "smoke", "cpu": "book", "paper": "full"}
 
 
 def model_cost(config: ExperimentConfig) -> tuple[int, float, float]:
     """Trainable parameters, multiply-accumulates per clip, and the backbone's share of them.
 
-    MACs are half the FLOPs that :class:`torch.utils.flop_counter.FlopCounterMode` counts for
-    matrix products and convolutions, for one clip at inference. A frozen backbone's frames run
-    once per clip into the feature cache; its cost is counted as it is spent, once, with the
-    frames as input, and returned on its own as the third value (0 for audio-only models):
-    every video-reading model carries the same backbone, so the rest is what tells them apart.
+    MACs are half the FLOPs :class:`~torch.utils.flop_counter.FlopCounterMode` counts for one
+    clip at inference. A frozen backbone runs once per clip into the feature cache, so its cost
+    is counted once, with the frames as input, and also returned on its own (0 without video):
+    every video model carries the same backbone, so the rest is what tells them apart.
     """
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from cmaf.models.baselines import build_model
-
     model = build_model(config.model).eval()
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     audio, visual = config.model.audio, config.model.visual
@@ -113,9 +93,8 @@ def run_compare(
 ) -> Path:
     """Train every fusion's runs and write ``out/results.csv``; returns its path.
 
-    The table (and the sweep) also takes in finished runs that an earlier, larger plan left
-    in ``out`` with the same configuration, so ``cmaf compare --plan full`` into a book's
-    ``RUNS_ROOT/compare`` shows up in the next ``make book``.
+    The table (and the sweep) also takes in finished runs that an earlier, larger plan left in
+    ``out`` with the same configuration.
 
     Parameters
     ----------
@@ -123,24 +102,13 @@ def run_compare(
         Held-out folds to train (``None``: every fold the data give).
     reuse
         Finished run directories to use instead of training ``(fusion, run name)``, e.g.
-        ``("cmaf", "random-seed0")``; used only when their ``config.json`` equals the run's.
+        ``("cmaf", "random-seed0")``, when their ``config.json`` equals the run's.
     groups_per_fold
-        Actors (sessions) per held-out fold, set on the held-out runs only (``None``: the
-        config's), so random-split runs keep the config they share with other stages.
+        Actors per held-out fold, set on the held-out runs only (``None``: the config's), so
+        random-split runs keep the config they share with other stages.
     robustness
-        Sweep every random-split run with these corruptions into ``out/robustness.csv``
-        (``None``: no sweep).
+        Sweep the random-split runs into ``out/robustness.csv`` (``None``: no sweep).
     """
-    from cmaf.evaluation.runs import aggregate_runs
-    from cmaf.experiments.protocols import (
-        ProtocolRun,
-        _same_config,
-        check_folds,
-        count_folds,
-        ensure_run,
-        protocol_runs,
-    )
-
     unknown = [f for f in fusions if f not in FUSIONS]
     if unknown:
         raise ValueError(f"unknown fusion(s) {unknown}; use any of {', '.join(FUSIONS)}")
@@ -151,10 +119,8 @@ def run_compare(
         grouped.data.groups_per_fold = groups_per_fold
     # Checked before any run trains: a fold the data do not give would fail only after the
     # runs before it had spent their time.
-    if folds is None:
-        folds = range(count_folds(grouped, cache_dir))
-    elif folds:
-        check_folds(folds, count_folds(grouped, cache_dir))
+    if folds is None or folds:
+        folds = check_folds(folds, count_folds(grouped, cache_dir))
     planned = protocol_runs(seeds, folds)
     rows = []
     swept: dict[str, list[Path]] = {}
@@ -235,6 +201,34 @@ def run_compare(
     return path
 
 
+def run_plan(
+    plan: Plan,
+    config: ExperimentConfig,
+    cache_dir: str | Path,
+    out: str | Path,
+    *,
+    seeds: Sequence[int] = (0,),
+    reuse: Mapping[tuple[str, str], Path] | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """:func:`run_compare` of ``plan`` on ``config``, with ``seeds`` where the plan leaves them
+    to the caller."""
+    return run_compare(
+        plan.load(config),
+        cache_dir,
+        out,
+        plan.models,
+        plan.seeds if plan.seeds is not None else tuple(seeds),
+        plan.folds,
+        reuse=reuse,
+        groups_per_fold=plan.groups_per_fold,
+        robustness=plan.sweep,
+        progress=progress,
+        log=log,
+    )
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``compare`` sub-command."""
     parser = subparsers.add_parser(
@@ -278,7 +272,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run)
 
 
-def _sweep(plan: ComparePlan, args: argparse.Namespace) -> SweepConfig | None:
+def _sweep(plan: Plan, args: argparse.Namespace) -> SweepConfig | None:
     if args.no_robustness:
         return None
     sweep = plan.sweep or SweepConfig()
@@ -286,27 +280,20 @@ def _sweep(plan: ComparePlan, args: argparse.Namespace) -> SweepConfig | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from cmaf.training.config import load_config
-
-    plan = PLANS[args.plan] if args.plan else ComparePlan(("cmaf", "audio", "video"), (0,), ())
+    plan = PLANS[args.plan] if args.plan else Plan()
+    fusions = args.fusions.split(",") if args.fusions else plan.models
+    plan = replace(
+        plan,
+        models=tuple(f.strip() for f in fusions if f.strip()),
+        seeds=args.seeds or plan.seeds,
+        folds=args.folds if args.folds is not None else plan.folds,
+        epochs=args.epochs if args.epochs is not None else plan.epochs,
+        sweep=_sweep(plan, args),
+    )
     try:
         config = load_config(args.config)
-        epochs = args.epochs if args.epochs is not None else plan.epochs
-        if epochs is not None:
-            config.train.epochs = epochs
-        fusions = args.fusions.split(",") if args.fusions else plan.fusions
         output_dir(args.out, "--out")
-        path = run_compare(
-            config,
-            args.cache,
-            args.out,
-            [f.strip() for f in fusions if f.strip()],
-            args.seeds or plan.seeds or (0,),
-            args.folds if args.folds is not None else plan.folds,
-            groups_per_fold=plan.groups_per_fold,
-            robustness=_sweep(plan, args),
-            progress=not args.quiet,
-        )
+        path = run_plan(plan, config, args.cache, args.out, progress=not args.quiet)
     except (ValueError, FileNotFoundError, KeyError) as exc:
         print(f"cmaf compare: {exc}", file=sys.stderr)
         return 2
@@ -328,8 +315,8 @@ def load_results(path: str | Path) -> list[dict[str, object]]:
 def fusion_margin(rows: Sequence[Mapping[str, object]], protocol: str = "random") -> dict:
     """CMAF's accuracy minus the better unimodal model's under ``protocol`` (means over runs).
 
-    Returns ``{"cmaf": ..., "better": "audio"|"video", "better_accuracy": ..., "margin": ...,
-    "runs": ...}``, or an empty dict when one of the three models is missing.
+    Returns ``{"cmaf", "better": "audio"|"video", "better_accuracy", "margin", "runs"}``, or
+    an empty dict when one of the three models is missing.
     """
     acc = {
         r["fusion"]: (float(r["accuracy_mean"]), int(r["runs"]))
@@ -348,9 +335,9 @@ def fusion_margin(rows: Sequence[Mapping[str, object]], protocol: str = "random"
     }
 
 
-#: The synthetic corpus's design aims, checked on the ``cpu`` profile's results (issue: data):
-#: each unimodal model well above chance and below perfect, in 50-80 %, and the fused CMAF at
-#: least 5 points above the better of them. No model may reach 100 %.
+#: The synthetic corpus's design aims, checked on the ``cpu`` profile's results: each unimodal
+#: model well above chance and below perfect, in 50-80 %, and the fused CMAF at least 5 points
+#: above the better of them. No model may reach 100 %.
 CALIBRATION_AIMS = {"unimodal_band": (0.50, 0.80), "fusion_margin": 0.05}
 
 
@@ -362,8 +349,8 @@ def calibration(
 ) -> list[dict[str, object]]:
     """Each design aim of the synthetic corpus against ``results.csv`` rows (means over runs).
 
-    Returns one row per aim: ``{"aim", "measured", "runs", "met"}``; ``[]`` when the
-    comparison lacks CMAF, audio-only or video-only under ``protocol``.
+    Returns one ``{"aim", "measured", "runs", "met"}`` per aim; ``[]`` when CMAF, audio-only or
+    video-only is missing under ``protocol``.
     """
     margin = fusion_margin(rows, protocol)
     if not margin:
@@ -377,29 +364,15 @@ def calibration(
     out = []
     for model in ("audio", "video"):
         accuracy, runs = by_model[model]
-        out.append(
-            {
-                "aim": f"{model}-only accuracy in {100 * low:.0f}-{100 * high:.0f} %",
-                "measured": accuracy,
-                "runs": runs,
-                "met": low <= accuracy <= high,
-            }
-        )
-    out.append(
-        {
-            "aim": f"CMAF at least {100 * min_margin:.0f} points above {margin['better']}-only",
-            "measured": margin["margin"],
-            "runs": margin["runs"],
-            "met": margin["margin"] >= min_margin,
-        }
-    )
+        band = f"{model}-only accuracy in {100 * low:.0f}-{100 * high:.0f} %"
+        out.append(_aim(band, accuracy, runs, low <= accuracy <= high))
+    above = f"CMAF at least {100 * min_margin:.0f} points above {margin['better']}-only"
+    out.append(_aim(above, margin["margin"], margin["runs"], margin["margin"] >= min_margin))
     best = max(by_model, key=lambda m: by_model[m][0])
-    out.append(
-        {
-            "aim": f"no model at 100 % (best: {best})",
-            "measured": by_model[best][0],
-            "runs": by_model[best][1],
-            "met": by_model[best][0] < 1.0,
-        }
-    )
+    accuracy, runs = by_model[best]
+    out.append(_aim(f"no model at 100 % (best: {best})", accuracy, runs, accuracy < 1.0))
     return out
+
+
+def _aim(aim: str, measured: float, runs: int, met: bool) -> dict[str, object]:
+    return {"aim": aim, "measured": measured, "runs": runs, "met": met}

@@ -1,21 +1,12 @@
-"""One model, two evaluation protocols: the paper's random 80:20 split and held-out actors.
+"""One configuration under both evaluation protocols: the paper's random 80:20 split (Table A1)
+and held-out actors.
 
-The paper evaluates on a random stratified 80:20 split of clips (Table A1). On RAVDESS that
-puts every test actor, and the other repetition of nearly every test take, into training as
-well; speaker-independent evaluation holds whole actors out. This module trains the same
-configuration under both, with identical settings, so the gap between them is measured
-rather than argued:
-
-* :func:`protocol_runs` lists the runs (random split per seed; held-out fold per seed);
-* :func:`ensure_run` trains one network run, reusing a finished run and resuming a stopped one;
-* :func:`run_linear_baseline` fits a linear classifier on clip-level features (the pooled
-  log-Mel statistics of :mod:`cmaf.models.pooled`, or the eGeMAPS functionals of
-  :mod:`cmaf.data.egemaps`) on exactly the split the network would get and writes the same
-  run-directory files;
-* :func:`run_protocols` does all of it under one root: ``ROOT/<model>/<run name>/``.
-
-Every held-out split is checked for speaker overlap before anything is fitted
-(:func:`cmaf.data.splits.assert_no_speaker_overlap`).
+On RAVDESS the random split puts every test actor, and the other repetition of nearly every
+test take, into training as well; training the same configuration under both protocols, with
+identical settings, measures the gap instead of arguing it. Networks train through
+:func:`ensure_run`; the linear baselines (:func:`run_linear_baseline`) are fitted on exactly the
+split the network gets. Every held-out split is checked for speaker overlap before anything is
+fitted (:func:`cmaf.data.splits.assert_no_speaker_overlap`).
 """
 
 from __future__ import annotations
@@ -36,7 +27,7 @@ from cmaf.data.speaker_norm import fit_speaker_stats, standardize_by_speaker
 from cmaf.data.splits import Split, assert_no_speaker_overlap, held_out_folds
 from cmaf.models.pooled import PooledLinear, mel_statistics, select_c
 from cmaf.training.checkpoint import atomic_write_text
-from cmaf.training.config import ExperimentConfig
+from cmaf.training.config import ExperimentConfig, flatten
 from cmaf.training.loop import (
     class_names,
     data_hash,
@@ -47,9 +38,6 @@ from cmaf.training.loop import (
     write_test_outputs,
 )
 
-#: Models :func:`run_protocols` knows: the configured network and the linear baselines on
-#: pooled log-Mel statistics and on eGeMAPS functionals.
-PROTOCOL_MODELS = ("network", "pooled", "egemaps")
 #: What each linear baseline's features are (recorded in its ``run.json``).
 LINEAR_FEATURES = {
     "pooled": "per-band mean and std of the log-Mel",
@@ -61,7 +49,7 @@ SPEAKER_NORM_SUFFIX = "-speaker-norm"
 
 @dataclass(frozen=True)
 class ProtocolRun:
-    """One run of a protocol plan: which split, which fold, which seed, which normalisation."""
+    """One run of a plan: which split, which fold, which seed, which normalisation."""
 
     split: str  # "random" or "held-out"
     fold: int
@@ -125,14 +113,18 @@ def count_folds(config: ExperimentConfig, cache_dir: str | Path) -> int:
     return len(held_out_folds(records, fold_size=config.data.groups_per_fold))
 
 
-def check_folds(folds: Sequence[int], n_folds: int) -> None:
-    """Raise ``ValueError`` naming the folds a plan asks for that the data do not give."""
+def check_folds(folds: Sequence[int] | None, n_folds: int) -> Sequence[int]:
+    """The folds a plan asks for (``None``: all ``n_folds``); ``ValueError`` names any the data
+    do not give."""
+    if folds is None:
+        return range(n_folds)
     outside = sorted({int(f) for f in folds if not 0 <= int(f) < n_folds})
     if outside:
         raise ValueError(
             f"fold(s) {', '.join(map(str, outside))} asked for, but the data give {n_folds} "
             f"held-out folds (0..{n_folds - 1}); choose folds in that range"
         )
+    return folds
 
 
 def _checked_split(config: ExperimentConfig, rows: list[dict[str, str]]) -> Split:
@@ -145,15 +137,12 @@ def _checked_split(config: ExperimentConfig, rows: list[dict[str, str]]) -> Spli
 
 
 def config_difference(run_dir: Path, config: ExperimentConfig) -> list[str] | None:
-    """The config fields (dotted) in which ``run_dir``'s ``config.json`` differs from ``config``;
-    ``[]`` when it was trained with ``config``, ``None`` when it has no readable config.
+    """The dotted config fields in which ``run_dir``'s ``config.json`` differs from ``config``
+    (``[]``: none; ``None``: no readable config).
 
-    The saved config is read through :meth:`ExperimentConfig.from_dict`, so a key added to the
-    config after the run was trained takes its default, which is the behaviour from before it
-    existed (a new option defaults to the old behaviour).
+    The saved config is read through :meth:`ExperimentConfig.from_dict`, so a key added after
+    the run was trained takes its default, which is the behaviour from before it existed.
     """
-    from cmaf.training.config import flatten
-
     try:
         saved = ExperimentConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
     except (OSError, ValueError):
@@ -177,11 +166,10 @@ def ensure_run(
 ) -> Path:
     """Train ``config`` into ``run_dir`` unless it already finished there.
 
-    A run with ``metrics.json`` is reused when its ``config.json`` equals ``config``; one trained
-    with another config raises ``ValueError`` naming the fields that differ (it is neither
-    reported as this config's nor overwritten); anything else goes to ``train(resume=True)``,
-    which resumes from ``checkpoints/last.pt`` and starts a run stopped before its first
-    checkpoint afresh.
+    A finished run (``metrics.json``) is reused when its ``config.json`` equals ``config``; one
+    trained with another config raises ``ValueError`` naming the fields that differ (it is
+    neither reported as this config's nor overwritten). Anything else goes to
+    ``train(resume=True)``: resumed from its last checkpoint, or started afresh.
     """
     log = log or (lambda message: print(message, file=sys.stderr))
     if (run_dir / "metrics.json").is_file():
@@ -224,24 +212,22 @@ def run_linear_baseline(
     features: dict[str, np.ndarray],
     model: str = "pooled",
 ) -> Path:
-    """Fit a linear baseline on ``config``'s split and write a run directory.
+    """Fit a linear baseline on ``config``'s split and write a run directory (reused when
+    finished).
 
-    The split (train / validation / test) is the one :func:`cmaf.training.loop.train` would use
-    for ``config``; the regularisation is chosen on the validation clips, the model is fitted
-    on the training clips only, and the test clips are predicted once. With
-    ``config.data.speaker_norm`` every feature is first standardised per speaker over all of
-    that speaker's clips (:mod:`cmaf.data.speaker_norm`; no labels). Writes ``config.json``,
-    ``split.json``, ``metrics.json``, ``predictions.csv``, ``confusion.csv`` and ``run.json``
-    (with ``model``, the validation score of each ``C`` and the wall time). A finished run
-    directory is reused.
+    The split is the one :func:`cmaf.training.loop.train` would use; the regularisation is
+    chosen on the validation clips, the model fitted on the training clips only, and the test
+    clips predicted once. With ``config.data.speaker_norm`` every feature is first standardised
+    per speaker over all of that speaker's clips (no labels). Writes the files of a network
+    run; ``run.json`` records ``model``, the validation score of each ``C`` and the wall time.
 
     Parameters
     ----------
     features
-        Clip id -> feature vector, for every clip of the cache (:func:`pooled_features`, or
+        Clip id -> feature vector for every clip of the cache (:func:`pooled_features`, or
         :func:`cmaf.data.egemaps.egemaps_features`).
     model
-        Which baseline (a key of :data:`LINEAR_FEATURES`), recorded in ``run.json``.
+        Which baseline (a key of :data:`LINEAR_FEATURES`).
     """
     started = time.time()
     if (run_dir / "metrics.json").is_file():
@@ -266,11 +252,7 @@ def run_linear_baseline(
         x = np.stack([features[i] for i in ids]) if ids else np.zeros((0, 1))
         return x, np.array([label_of[i] for i in ids], dtype=np.int64)
 
-    train_part, val_part, test_part = (
-        part(split.train_ids),
-        part(split.val_ids),
-        part(split.test_ids),
-    )
+    train_part, val_part, test_part = map(part, (split.train_ids, split.val_ids, split.test_ids))
     seed = config.train.seed
     if len(split.val_ids):
         c, scores = select_c(train_part, val_part, len(classes), seed=seed)
@@ -309,70 +291,3 @@ def run_linear_baseline(
     )
     atomic_write_text(run_dir / "run.json", json.dumps(manifest, indent=2) + "\n")
     return run_dir
-
-
-def run_protocols(
-    config: ExperimentConfig,
-    cache_dir: str | Path,
-    root: Path,
-    runs: Sequence[ProtocolRun],
-    *,
-    models: Sequence[str] = ("network", "pooled"),
-    baseline_runs: Sequence[ProtocolRun] | None = None,
-    features: dict[str, dict[str, np.ndarray]] | None = None,
-    progress: bool = True,
-    log: Callable[[str], None] | None = None,
-) -> dict[str, list[Path]]:
-    """Train/fit every model of ``models`` for every run into ``root/<model>/<run name>``.
-
-    Parameters
-    ----------
-    runs
-        The network's runs (see :func:`protocol_runs`).
-    baseline_runs
-        The linear baselines' runs, when they should differ (they are cheap enough for every
-        fold and seed); ``runs`` when ``None``.
-    features
-        Clip features of the linear baselines, by model name; the pooled log-Mel statistics
-        are computed from the cache when absent, eGeMAPS must be given
-        (:func:`cmaf.data.egemaps.egemaps_features`).
-
-    Returns
-    -------
-    dict
-        Model name -> run directories, in run order.
-    """
-    unknown = sorted(set(models) - set(PROTOCOL_MODELS))
-    if unknown:
-        raise ValueError(f"unknown model(s) {unknown}; use {', '.join(PROTOCOL_MODELS)}")
-    cache_dir = resolve_cache_dir(cache_dir)
-    features = dict(features or {})
-    out: dict[str, list[Path]] = {}
-    for model in (m for m in models if m in LINEAR_FEATURES):
-        if model not in features:
-            if model != "pooled":
-                raise ValueError(f"run_protocols: no {model} features given")
-            rows = load_manifest(cache_dir)
-            features[model] = pooled_features(cache_dir, [row["clip_id"] for row in rows])
-        out[model] = [
-            run_linear_baseline(
-                run.configure(config),
-                cache_dir,
-                root / model / run.name,
-                features[model],
-                model,
-            )
-            for run in (runs if baseline_runs is None else baseline_runs)
-        ]
-    if "network" in models:
-        out["network"] = [
-            ensure_run(
-                run.configure(config),
-                cache_dir,
-                root / "network" / run.name,
-                progress=progress,
-                log=log,
-            )
-            for run in runs
-        ]
-    return out

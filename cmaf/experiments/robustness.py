@@ -1,43 +1,17 @@
 """Test-time robustness sweeps: does CMAF's attention down-weight an unreliable modality?
 
 The paper claims (Section 2.2, Discussion) that cross-modal attention lets the model rely on the
-cleaner modality when the other one is degraded. This module corrupts the *test* clips of
-trained runs in controlled steps and records, for every model and condition, accuracy and
-macro-F1, and for models with cross-attention how much of each stream comes from the other
-modality.
+cleaner modality when the other is degraded. A sweep corrupts the *test* clips of trained runs
+in controlled steps (the :data:`KINDS` of :class:`Condition`: noise at an SNR, an occluded half
+face, a missing modality, an audio-video offset) and records accuracy and macro-F1 per model
+and condition, and for models with cross-attention each stream's share of the other modality.
 
-Corruptions (each a :class:`Condition`; :class:`SweepConfig` lists the default steps):
-
-``white-noise``, ``speech-noise``
-    Additive noise at an SNR (dB), mixed in the log-Mel's power domain by
-    :func:`cmaf.data.augment.add_noise_mel`, so a cache of spectrograms suffices; the mixture
-    is scaled back to the clean clip's level (:attr:`SweepConfig.keep_level`). White noise
-    has the power per Mel band that white noise has after the preprocessing's own filterbank
-    (:func:`white_noise_shape`: wider high bands collect more); speech-shaped noise has the
-    long-term average spectrum of the clips being tested (:func:`speech_shape`). Each clip's
-    noise is seeded by the noise kind and the clip id: every model hears the same noise, and
-    every SNR the same noise at another level, so a curve's steps come from the level alone.
-``occlude-upper``, ``occlude-lower``
-    A mid-grey patch over the upper (brows, eyes) or lower (nose, mouth, jaw) half of the face
-    box :class:`FaceBox`, growing from the outer edge of that half towards the middle: level
-    ``1/3`` hides the outer third, ``1`` the whole half. The default box fits an actor centred
-    in the frame, as in RAVDESS and the synthetic corpus; set it for other framings.
-``missing-audio``, ``missing-video``
-    The modality's signal is zero: a silent waveform (every log-Mel cell at
-    ``log(log_offset)``, what zero padding gives) or black frames.
-``offset``
-    The video sequence lags the audio by ``level`` video frames (negative: leads), the edge
-    frame repeated. A frozen backbone works frame by frame, so shifting its features is the
-    same as shifting the frames.
-
-Attention context share
------------------------
-:class:`cmaf.models.attention.CrossModalAttention` returns ``LayerNorm(query + attended)``;
-softmax weights sum to one over the context's steps, so attention cannot lower a modality's
-total weight, only the size of what it adds. The share of the other modality in a stream is
-``|attended| / (|query| + |attended|)`` (Euclidean norms per step, averaged over steps and
-clips). If attention down-weights an unreliable modality, the share of the corrupted modality
-in the clean stream falls as the corruption grows.
+:class:`~cmaf.models.attention.CrossModalAttention` returns ``LayerNorm(query + attended)``.
+Softmax weights sum to one over the context's steps, so attention cannot lower a modality's
+total weight, only the size of what it adds: the share of the other modality in a stream is
+``|attended| / (|query| + |attended|)`` (norms per step, averaged over steps and clips). If
+attention down-weights an unreliable modality, its share in the clean stream falls as the
+corruption grows.
 """
 
 from __future__ import annotations
@@ -55,8 +29,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.stats import binomtest
+from tqdm import tqdm
 
-from cmaf.training.checkpoint import atomic_write_text
+from cmaf.data.augment import add_noise_mel
+from cmaf.data.cache import read_item
+from cmaf.data.dataset import _standardize, load_manifest, mel_speaker_stats, resolve_cache_dir
+from cmaf.data.preprocessing import _mel_transform
+from cmaf.data.speaker_norm import standardize_by_speaker
+from cmaf.data.splits import Split
+from cmaf.evaluation.metrics import classification_report
+from cmaf.models.baselines import build_model
+from cmaf.training.checkpoint import atomic_write_text, load_checkpoint
+from cmaf.training.config import ExperimentConfig
+from cmaf.training.loop import _backbone_key, class_names, select_device
 
 #: Corruption kinds, the name of their level and whether a larger level is a *weaker*
 #: corruption (SNR) rather than a stronger one.
@@ -131,11 +117,9 @@ class Condition:
 class FaceBox:
     """Where the face sits, as fractions of the frame height (top, bottom) and width.
 
-    The default fits the synthetic corpus's centred close-up in the ``cpu`` profile's
-    centre-square frames (measured at 64 px: brows at 0.36 of the height, eyes 0.44, nose 0.55,
-    mouth 0.70, chin 0.91; cheeks at 0.2 and 0.8 of the width). ``middle`` splits upper (brows,
-    eyes) from lower face (nose, mouth, jaw). Other framings (RAVDESS's wider shot, a face
-    crop) need their own box.
+    The default fits the synthetic corpus's centred close-up in the ``cpu`` profile's frames;
+    ``middle`` splits the upper face (brows, eyes) from the lower (nose, mouth, jaw). Other
+    framings (RAVDESS's wider shot, a face crop) need their own box.
     """
 
     top: float = 0.3
@@ -145,7 +129,8 @@ class FaceBox:
     middle: float = 0.5
 
     def rows_cols(self, level: float, half: str, height: int, width: int):
-        """Pixel rows and columns of the patch hiding ``level`` of the ``half`` face."""
+        """Pixel rows and columns of the patch hiding ``level`` of the ``half`` face, grown
+        from that half's outer edge towards the middle."""
         if half == "upper":
             y0, y1 = self.top, self.top + level * (self.middle - self.top)
         else:
@@ -159,13 +144,11 @@ class FaceBox:
 class SweepConfig:
     """The corruption steps of a sweep (defaults: the book's).
 
-    ``keep_level`` (default ``True``) scales every noisy clip back to its clean mean power, so
-    that the SNR is the only thing a noise step changes. Noise added to a clip at its own level
-    also makes it louder (at -10 dB, 10.4 dB louder), and loudness is an arousal cue (Section
-    2.2: intensity "often associated with emotional arousal"; the synthetic voices span
-    -6.5 dB for sad to +8 dB for angry), so without it a model may answer a noisier, louder
-    clip with a loud emotion and gain accuracy as the SNR falls. ``False`` gives the
-    loudness-raising mixture (``benchmarks/noise_level.py`` measures both).
+    ``keep_level`` scales every noisy clip back to its clean mean power, so that the SNR is the
+    only thing a noise step changes: noise added at a clip's own level also makes it louder,
+    and loudness is an arousal cue (Section 2.2), so a model may answer a noisier clip with a
+    loud emotion. ``False`` gives that loudness-raising mixture
+    (``benchmarks/noise_level.py`` measures both).
     """
 
     snr_db: tuple[float, ...] = (20.0, 10.0, 5.0, 0.0, -5.0, -10.0)
@@ -194,8 +177,7 @@ class SweepConfig:
 
 
 def add_noise_level_option(parser) -> None:
-    """Add ``--raise-noise-level`` (sets :attr:`SweepConfig.keep_level` to ``False``) to an
-    :class:`argparse.ArgumentParser`: one spelling for every command that sweeps."""
+    """Add ``--raise-noise-level`` (:attr:`SweepConfig.keep_level` ``False``) to a parser."""
     parser.add_argument(
         "--raise-noise-level",
         action="store_true",
@@ -210,11 +192,9 @@ def add_noise_level_option(parser) -> None:
 def white_noise_shape(preprocess) -> torch.Tensor:
     """Mean power per Mel band of white noise after ``preprocess``'s filterbank, ``(n_mels,)``.
 
-    Each band sums the power of the FFT bins under its triangle, so the band's share of white
-    noise is the triangle's area (its weights' sum).
+    Each band sums the FFT bins under its triangle, so its share of white noise is the
+    triangle's area: wider high bands collect more.
     """
-    from cmaf.data.preprocessing import _mel_transform
-
     transform = _mel_transform(
         preprocess.sample_rate,
         preprocess.n_fft,
@@ -236,8 +216,9 @@ def speech_shape(mel: torch.Tensor) -> torch.Tensor:
 
 
 def _generator(condition: Condition, clip_id: str) -> torch.Generator:
-    # Seeded by the kind, not the level: a clip hears one noise, louder at each lower SNR
-    # (common random numbers), so two levels differ by the level alone, not by a new draw.
+    # Seeded by the kind and clip, not the level: every model hears the same noise, and a clip
+    # one noise, louder at each lower SNR (common random numbers), so two levels differ by the
+    # level alone, not by a new draw.
     digest = hashlib.sha256(f"{condition.kind}|{clip_id}".encode()).digest()
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
 
@@ -252,12 +233,10 @@ def corrupt_mel(
 ) -> torch.Tensor:
     """``mel`` ``(N, 1, n_mels, T)`` under ``condition`` (unchanged for non-audio kinds).
 
-    ``shapes`` maps each noise kind to its band shape; ``silence`` is the log-Mel value of a
-    zero waveform; ``keep_level`` scales each noisy clip back to its clean mean power
-    (:attr:`SweepConfig.keep_level`).
+    Noise is mixed in the power domain (:func:`cmaf.data.augment.add_noise_mel`); ``shapes``
+    maps each noise kind to its band shape; ``silence`` is the log-Mel value of a zero waveform
+    (what ``missing-audio`` gives); ``keep_level``: :attr:`SweepConfig.keep_level`.
     """
-    from cmaf.data.augment import add_noise_mel
-
     if condition.kind == "missing-audio":
         return torch.full_like(mel, silence)
     if condition.kind not in shapes:
@@ -276,7 +255,8 @@ def corrupt_mel(
 
 
 def corrupt_frames(frames: torch.Tensor, condition: Condition, face: FaceBox) -> torch.Tensor:
-    """``frames`` ``(N, T, 3, H, W)`` in ``[0, 1]`` under ``condition`` (a copy when changed)."""
+    """``frames`` ``(N, T, 3, H, W)`` in ``[0, 1]`` under ``condition`` (a copy when changed):
+    black for ``missing-video``, a mid-grey patch for an occlusion."""
     if condition.kind == "missing-video":
         return torch.zeros_like(frames)
     if condition.kind not in ("occlude-upper", "occlude-lower"):
@@ -289,7 +269,10 @@ def corrupt_frames(frames: torch.Tensor, condition: Condition, face: FaceBox) ->
 
 
 def shift_time(sequence: torch.Tensor, lag: int) -> torch.Tensor:
-    """Delay ``(N, T, ...)`` by ``lag`` steps along ``T`` (negative: advance), edges repeated."""
+    """Delay ``(N, T, ...)`` by ``lag`` steps along ``T`` (negative: advance), edges repeated.
+
+    A frozen backbone works frame by frame, so shifting its features shifts the frames.
+    """
     steps = sequence.shape[1]
     index = (torch.arange(steps) - int(lag)).clamp(0, steps - 1)
     return sequence[:, index]
@@ -300,10 +283,6 @@ def shift_time(sequence: torch.Tensor, lag: int) -> torch.Tensor:
 
 def load_trained(run_dir: str | Path, device: torch.device):
     """The config and the ``best.pt`` model (eval mode) of a finished run."""
-    from cmaf.models.baselines import build_model
-    from cmaf.training.checkpoint import load_checkpoint
-    from cmaf.training.config import ExperimentConfig
-
     run_dir = Path(run_dir)
     config = ExperimentConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
     model = build_model(config.model).to(device)
@@ -344,8 +323,6 @@ class _ShareProbe:
 
 
 def _load_batch(cache_dir: Path, rows: Sequence[dict[str, str]], frames: bool):
-    from cmaf.data.cache import read_item
-
     mels, videos = [], []
     for row in rows:
         item = read_item(cache_dir, row, skip=() if frames else ("frames",))
@@ -371,11 +348,11 @@ def evaluate_run(
     """Accuracy, macro-F1 and attention shares of one run's test clips under every condition.
 
     Conditions that cannot change a model's input (noise for a video-only model, occlusion for
-    an audio-only one) are skipped: its row would repeat the clean one. ``feature_memo`` shares
-    a frozen backbone's features of corrupted frames between runs with the same backbone and
-    test clips. The rows are kept in the run directory (``robustness.csv``, with the sweep's
-    settings in ``robustness.json``) and read back when the same sweep is asked for again;
-    ``save=False`` leaves the run directory as it is (a diagnostic's one-off sweep).
+    an audio-only one) are skipped. ``feature_memo`` shares a frozen backbone's features of
+    corrupted frames between runs with the same backbone and test clips. The rows are kept in
+    the run directory (``robustness.csv``, the sweep's settings in ``robustness.json``) and read
+    back when the same sweep is asked for again; ``save=False`` leaves the run directory as it
+    is (a diagnostic's one-off sweep).
     """
     sweep = sweep or SweepConfig()
     run_dir = Path(run_dir)
@@ -404,14 +381,6 @@ def _write_rows(path: Path, rows: Sequence[Mapping[str, object]]) -> None:
 
 
 def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
-    from tqdm import tqdm
-
-    from cmaf.data.dataset import load_manifest, mel_speaker_stats, resolve_cache_dir
-    from cmaf.data.speaker_norm import standardize_by_speaker
-    from cmaf.data.splits import Split
-    from cmaf.evaluation.metrics import classification_report
-    from cmaf.training.loop import _backbone_key, class_names, select_device
-
     device = device or select_device("auto")
     cache_dir = resolve_cache_dir(cache_dir)
     config, model = load_trained(run_dir, device)
@@ -449,7 +418,6 @@ def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
     logits: dict[str, list[np.ndarray]] = {c.key: [] for c in conditions}
     shares: dict[str, list[dict[str, float]]] = {c.key: [] for c in conditions}
     probe = _ShareProbe(model)
-    labels = np.array([int(row["label_index"]) for row in rows])
     starts = range(0, len(rows), sweep.batch_size)
     try:
         with torch.no_grad():
@@ -480,15 +448,13 @@ def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
                             visual = shift_time(visual, int(condition.level))
                         key = "frame_features" if frozen else "frames"
                         kwargs[key] = visual.to(device)
-                    out = model(
-                        mel_in.to(device) if mel_in is not None else None,
-                        **kwargs,
-                    )
+                    out = model(mel_in.to(device) if mel_in is not None else None, **kwargs)
                     logits[condition.key].append(out.logits.float().cpu().numpy())
                     shares[condition.key].append(probe.take())
     finally:
         probe.close()
 
+    labels = np.array([int(row["label_index"]) for row in rows])
     results = []
     for condition in conditions:
         predicted = np.concatenate(logits[condition.key]).argmax(axis=1)
@@ -510,8 +476,8 @@ def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
             "label_counts": np.bincount(labels, minlength=n),
             "correct_counts": np.bincount(labels[predicted == labels], minlength=n),
             "predicted_counts": np.bincount(predicted, minlength=n),
+            "correct": predicted == labels,
         }
-        counts["correct"] = predicted == labels
         for column, value in counts.items():
             row[column] = tuple(int(v) for v in value)
         results.append(row)
@@ -520,8 +486,6 @@ def _evaluate_run(run_dir, cache_dir, sweep, device, feature_memo, progress):
 
 def _visual_input(model, frames, condition, face, ids, frozen, memo, backbone):
     """Frames (ImageNet-normalised) or, for a frozen backbone, their features, corrupted."""
-    from cmaf.data.dataset import _standardize
-
     corrupted = corrupt_frames(frames, condition, face)
     if not frozen:
         return _standardize(corrupted)
@@ -544,12 +508,8 @@ def run_robustness(
     device: torch.device | None = None,
     progress: bool = True,
 ) -> Path:
-    """Sweep every run of every model (``{model: [run_dir, ...]}``); write ``robustness.csv``.
-
-    One row per (model, run, condition) with the columns of :data:`COLUMNS`; returns the path.
-    """
-    from tqdm import tqdm
-
+    """Sweep every run of every model (``{model: [run_dir, ...]}``) into the CSV ``out``, one
+    row per (model, run, condition) with the :data:`COLUMNS`; returns ``out``."""
     memo: dict = {}
     results: list[dict[str, object]] = []
     pairs = [(name, Path(run)) for name, dirs in runs.items() for run in dirs]
@@ -616,11 +576,10 @@ def monotone(points: Sequence[tuple[float, float]], tolerance: float = 0.0) -> b
 def rise_test(before: Sequence[int], after: Sequence[int]) -> tuple[int, int, float]:
     """Paired sign test of a rise in accuracy between two conditions on the same clips.
 
-    ``before`` and ``after`` are per-clip correctness (0/1) in the same clip order. Returns the
-    clips that the stronger corruption turned right (``gains``) and wrong (``losses``), and the
-    one-sided exact p-value of ``gains`` or more among ``gains + losses`` discordant clips if
-    either change were equally likely (McNemar's exact test): a small value says the rise is
-    more than clips flipping at random.
+    ``before`` and ``after`` are per-clip correctness (0/1) in one clip order. Returns the
+    clips the stronger corruption turned right (``gains``) and wrong (``losses``), and the
+    one-sided exact p-value of ``gains`` or more among the discordant clips if either change
+    were equally likely (McNemar's exact test).
     """
     a = np.asarray(before, dtype=bool)
     b = np.asarray(after, dtype=bool)
@@ -629,12 +588,20 @@ def rise_test(before: Sequence[int], after: Sequence[int]) -> tuple[int, int, fl
     gains, losses = int(np.sum(~a & b)), int(np.sum(a & ~b))
     if gains + losses == 0:
         return 0, 0, 1.0
-    from scipy.stats import binomtest
-
     # scipy's exact binomial tail, which stays finite for thousands of discordant clips (a
     # sum of binomial coefficients over 2**n overflows a float beyond n = 1023).
     p = binomtest(gains, gains + losses, 0.5, alternative="greater").pvalue
     return gains, losses, float(p)
+
+
+def _levels(rows: Sequence[Mapping[str, object]], model: str, kind: str) -> list[tuple]:
+    """``("clean", 0.0)``, then ``(kind, level)`` of ``model``'s rows, weakest to strongest;
+    ``[]`` when there is no such level."""
+    levels = sorted(
+        {float(r["level"]) for r in rows if r["model"] == model and r["kind"] == kind},
+        key=lambda v: Condition(kind, v).strength,
+    )
+    return [("clean", 0.0)] + [(kind, v) for v in levels] if levels else []
 
 
 def monotonicity(
@@ -645,19 +612,16 @@ def monotonicity(
     """Whether each model's curve falls monotonically (the sanity check of the corruptions).
 
     A finite test set makes a curve jitter by a clip or two even when every step removes
-    information, so a rise counts only if it is more than that jitter: for every pair of levels
-    (clean included), weaker before stronger, the clips of all the model's runs are paired and
-    :func:`rise_test` asks whether the stronger corruption got significantly more of them right
-    (one-sided, ``alpha``). The pairs are not corrected for their number, which errs towards
-    calling a curve non-monotone.
+    information, so a rise counts only if :func:`rise_test`, on the clips of all the model's
+    runs paired between two levels (clean included, weaker before stronger), finds it
+    significant (one-sided, ``alpha``; not corrected for the number of pairs, which errs
+    towards calling a curve non-monotone).
 
-    One row per (model, kind): accuracy clean and at the strongest level (mean over runs); the
-    largest rise between any two levels (``rise``, pooled accuracy, 0 if none, with
-    ``rise_from`` and ``rise_to`` the levels' SNR or share, NaN for clean); ``p``, the
-    smallest p-value of any rising pair (1 when nothing rises); and ``monotone`` (no pair
-    below ``alpha``).
-    ``kinds_by_model`` defaults to the unimodal models and the corruptions of their own
-    modality.
+    One row per (model, kind): accuracy ``clean`` and at the ``strongest`` level (mean over
+    runs); the largest ``rise`` between two levels (pooled accuracy, 0 if none) from
+    ``rise_from`` to ``rise_to`` (SNR or share, NaN for clean); ``p``, the smallest p-value of
+    a rising pair (1 if none); and ``monotone`` (no pair below ``alpha``). ``kinds_by_model``
+    defaults to the unimodal models and the corruptions of their own modality.
     """
     kinds_by_model = kinds_by_model or {
         "audio": ("white-noise", "speech-noise"),
@@ -670,11 +634,7 @@ def monotonicity(
             points = curve(summary, model, kind)
             if len(points) < 2:
                 continue
-            levels = sorted(
-                {float(r["level"]) for r in rows if r["model"] == model and r["kind"] == kind},
-                key=lambda v: Condition(kind, v).strength,
-            )
-            order = [("clean", 0.0)] + [(kind, v) for v in levels]
+            order = _levels(rows, model, kind)
             correct = {}  # (kind, level) -> per-clip correctness of all runs, runs in one order
             for key in order:
                 chosen = sorted(
@@ -716,7 +676,7 @@ def attention_shift(
 ) -> list[dict[str, object]]:
     """Change of each stream's share of the other modality from clean, per corruption.
 
-    For the strongest level of each kind: ``visual_share_in_audio`` and
+    At the strongest level of each kind: ``visual_share_in_audio`` and
     ``audio_share_in_visual`` minus their clean values (mean over runs). Attention that
     down-weights a corrupted modality lowers *its* share in the other stream.
     """
@@ -750,20 +710,15 @@ def prediction_drift(
 
     Accuracy is the support-weighted mean of the per-class recalls, so when a corruption pushes
     predictions from one class towards another, the total can rise between two levels although
-    the input only got worse. This shows that per class. Returns ``levels`` (clean first, then
-    from weakest to strongest), ``support`` ``(classes,)`` test clips per class (all runs
-    together), and ``recall`` and ``predicted_share`` ``(levels, classes)``: the share of each
-    class's clips predicted correctly and the share of all predictions that name each class.
-    Empty when the rows hold no such model and corruption.
+    the input only got worse; this shows it per class. Returns ``levels`` (NaN for clean, then
+    weakest to strongest), ``support`` (test clips per class, all runs), and ``recall`` and
+    ``predicted_share`` ``(levels, classes)``: the share of each class's clips predicted right
+    and the share of all predictions naming each class. Empty when there is no such curve.
     """
     mine = [r for r in rows if r["model"] == model and r["kind"] in ("clean", kind)]
-    levels = sorted(
-        {float(r["level"]) for r in mine if r["kind"] == kind},
-        key=lambda v: Condition(kind, v).strength,
-    )
-    if not levels:
+    order = _levels(mine, model, kind)
+    if not order:
         return {}
-    order = [("clean", 0.0)] + [(kind, v) for v in levels]
     sums = {}
     for key in order:
         chosen = [r for r in mine if (r["kind"], float(r["level"])) == key]
@@ -774,7 +729,7 @@ def prediction_drift(
         [sums[k]["predicted_counts"] / max(sums[k]["predicted_counts"].sum(), 1) for k in order]
     )
     return {
-        "levels": np.array([math.nan, *levels]),
+        "levels": np.array([math.nan, *(level for _, level in order[1:])]),
         "support": support,
         "recall": recall,
         "predicted_share": predicted,

@@ -1,41 +1,14 @@
-"""``cmaf speech``: the CMAF audio branch and two linear baselines on the real RAVDESS speech
+"""``cmaf speech``: the CMAF audio branch and two linear baselines on RAVDESS's real speech
 clips, under both protocols, with and without per-speaker normalisation.
 
-RAVDESS's ``Audio_Speech_Actors_01-24`` (1440 clips, 24 actors, audio only) is the one real
-dataset this project can run end to end without a download. This command:
-
-1. scans it with the RAVDESS loader (``modality="audio"``; ``.wav`` as distributed or ``.flac``)
-   and caches the log-Mel spectrograms once (``OUT/cache``), and the eGeMAPS v02 functionals
-   once (``OUT/egemaps``, :mod:`cmaf.data.egemaps`);
-2. trains the CMAF audio encoder with a classifier head (the ``speech`` profile, see
-   ``cmaf config --diff cpu speech``) under the paper's random stratified 80:20 split and under
-   held-out-actor folds (6 folds of 4 actors, two male and two female each), with identical
-   settings, with and without per-speaker normalisation (``OUT/network/<run>``);
-3. fits the two linear baselines, logistic regression on pooled log-Mel statistics
-   (:mod:`cmaf.models.pooled`) and on eGeMAPS, on exactly the same splits, with and without
-   per-speaker normalisation (``OUT/pooled/<run>``, ``OUT/egemaps/<run>``);
-4. sweeps the network runs under test-time noise (``OUT/robustness.csv``);
-5. writes ``OUT/results.csv`` (one row per model, protocol and normalisation:
-   :func:`results_table`) and ``OUT/summary.json`` (the plan, data counts, the run
-   directories and the seconds each stage took).
-
-Plans (``--plan``) trade time for coverage; the network is the expensive part. Every plan
-covers both protocols and both normalisations; the baselines always cover every fold:
-
-========  ==============  =====================  ==============  ======================
-plan      network config  network runs           baseline runs   data
-========  ==============  =====================  ==============  ======================
-smoke     speech-smoke    random + fold 0,       random + every  actors 1-8 (480 clips)
-                          seed 0                 fold, seed 0
-cpu       speech          random + 6 folds,      random x 3      all 1440 clips
-                          seed 0                 seeds, 6 folds
-full      speech          random + 6 folds,      the same        all 1440 clips
-                          x 3 seeds
-========  ==============  =====================  ==============  ======================
-
-The ``cpu`` plan is what ``make book`` runs; the book's Performance appendix shows what each
-stage took. Finished runs are reused, so a plan can be re-run or extended after an
-interruption.
+RAVDESS's ``Audio_Speech_Actors_01-24`` (24 actors, audio only) is the one real dataset this
+project runs end to end without a download. :func:`run_speech` caches its log-Mels and eGeMAPS
+v02 functionals (:mod:`cmaf.data.egemaps`) once, trains the audio encoder with a classifier head
+(the ``speech`` profiles) under the paper's random 80:20 split and under held-out-actor folds,
+fits logistic regression on pooled log-Mel statistics (:mod:`cmaf.models.pooled`) and on eGeMAPS
+on exactly the same splits, sweeps the network runs under test-time noise, and writes
+``OUT/results.csv`` (:func:`results_table`) and ``OUT/summary.json``. The other functions read
+them for the book's real-data chapter.
 """
 
 from __future__ import annotations
@@ -44,11 +17,35 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+
+from cmaf.arguments import UsageError, output_dir
+from cmaf.data.cache import prepare
+from cmaf.data.dataset import load_manifest
+from cmaf.data.egemaps import extract_egemaps
+from cmaf.data.records import DataError
+from cmaf.data.registry import classes_for, scan_dataset
+from cmaf.evaluation.claims import paired_difference
+from cmaf.evaluation.metrics import cluster_bootstrap
+from cmaf.evaluation.runs import aggregate_runs
+from cmaf.experiments import Plan
+from cmaf.experiments.protocols import (
+    LINEAR_FEATURES,
+    ProtocolRun,
+    check_folds,
+    count_folds,
+    ensure_run,
+    pooled_features,
+    protocol_runs,
+    run_linear_baseline,
+)
+from cmaf.experiments.robustness import run_robustness
+from cmaf.training.checkpoint import atomic_write_text
+from cmaf.training.loop import TrainingDiverged
 
 #: Where the RAVDESS speech clips come from, for the messages that say how to get them.
 SOURCE = (
@@ -57,46 +54,19 @@ SOURCE = (
 )
 #: The shared copy beside this repository's checkout, when present.
 DEFAULT_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ravdess-speech"
-
-
-@dataclass(frozen=True)
-class SpeechPlan:
-    """Which runs a ``cmaf speech`` invocation makes.
-
-    Parameters
-    ----------
-    config
-        Experiment profile of the network (``speech`` or ``speech-smoke``).
-    seeds
-        Network seeds (each: one random split drawn with that seed, plus the held-out folds).
-    folds
-        Held-out folds the network trains on; ``None`` for all of them.
-    baseline_seeds
-        Seeds of the linear baselines' runs (they always cover every fold).
-    actors
-        Use only these actors' clips (``None``: all).
-    epochs
-        Override of the profile's epochs (``None``: keep).
-    speaker_norm
-        Per-speaker normalisation settings every model runs with.
-    """
-
-    config: str
-    seeds: tuple[int, ...] = (0,)
-    folds: tuple[int, ...] | None = None
-    baseline_seeds: tuple[int, ...] = (0,)
-    actors: tuple[int, ...] | None = None
-    epochs: int | None = None
-    speaker_norm: tuple[bool, ...] = (True, False)
-
-
-PLANS: dict[str, SpeechPlan] = {
-    "smoke": SpeechPlan("speech-smoke", folds=(0,), actors=tuple(range(1, 9))),
-    "cpu": SpeechPlan("speech", baseline_seeds=(0, 1, 2)),
-    "full": SpeechPlan("speech", seeds=(0, 1, 2), baseline_seeds=(0, 1, 2)),
+#: Every speech plan: the network (``speech`` profile) and both linear baselines, under both
+#: protocols and both normalisations, the baselines on every fold.
+_BASE = Plan(
+    ("network", "pooled", "egemaps"), folds=None, config="speech", speaker_norm=(True, False)
+)
+#: Named plans (``--plan``). ``smoke``: the ``speech-smoke`` profile on actors 1-8, the network
+#: on the random split and fold 0. ``cpu`` (what ``make book`` runs): the network on every fold,
+#: the baselines with three seeds. ``full``: the network with three seeds too.
+PLANS: dict[str, Plan] = {
+    "smoke": replace(_BASE, folds=(0,), config="speech-smoke", actors=tuple(range(1, 9))),
+    "cpu": replace(_BASE, baseline_seeds=(0, 1, 2)),
+    "full": replace(_BASE, seeds=(0, 1, 2), baseline_seeds=(0, 1, 2)),
 }
-#: The speech plan each book profile runs.
-BOOK_PLANS = {"smoke": "smoke", "cpu": "cpu", "paper": "full"}
 SUMMARY = "summary.json"
 #: The machine-readable result table (:func:`results_table`), in ``out``.
 RESULTS = "results.csv"
@@ -118,48 +88,24 @@ def find_root(root: str | Path | None) -> Path:
     return path.resolve()
 
 
-def _config(plan: SpeechPlan):
-    from cmaf.training.config import load_config
-
-    config = load_config(plan.config)
-    if plan.epochs is not None:
-        config.train.epochs = plan.epochs
-    return config
-
-
 def run_speech(
-    root: str | Path | None,
-    out: str | Path,
-    plan: str = "cpu",
-    *,
-    progress: bool = True,
+    root: str | Path | None, out: str | Path, plan: str = "cpu", *, progress: bool = True
 ) -> Path:
-    """Prepare, extract, train and fit the runs of ``plan`` into ``out``, sweep the network runs
-    under test-time noise (``out/robustness.csv``), write ``out/results.csv``; returns
-    ``out/summary.json``.
+    """Prepare, extract, train and fit the runs of ``plan`` (a name of :data:`PLANS`) into
+    ``out``, sweep the network runs, write ``out/results.csv``; returns ``out/summary.json``.
 
     Raises
     ------
     SpeechError
         Missing data, an unknown plan, or a failed stage (one line naming it).
     """
-    from cmaf.data.cache import prepare
-    from cmaf.data.dataset import load_manifest
-    from cmaf.data.egemaps import extract_egemaps
-    from cmaf.data.records import DataError
-    from cmaf.data.registry import classes_for, scan_dataset
-    from cmaf.experiments.protocols import check_folds, count_folds, protocol_runs, run_protocols
-    from cmaf.experiments.robustness import run_robustness
-    from cmaf.training.checkpoint import atomic_write_text
-    from cmaf.training.loop import TrainingDiverged
-
     if plan not in PLANS:
         raise SpeechError(f"unknown plan {plan!r}: use one of {', '.join(PLANS)}")
     spec = PLANS[plan]
     root = find_root(root)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    config = _config(spec)
+    config = spec.load()
     seconds: dict[str, float] = {}
 
     def log(message: str) -> None:
@@ -206,30 +152,40 @@ def run_speech(
     log(f"eGeMAPS: {egemaps.n_extracted} clips extracted, {egemaps.n_cached} from the cache")
 
     n_folds = count_folds(config, cache_dir)
-    folds = spec.folds if spec.folds is not None else tuple(range(n_folds))
     try:
-        check_folds(folds, n_folds)
+        folds = check_folds(spec.folds, n_folds)
     except ValueError as exc:
         raise SpeechError(f"plan {plan}: {exc}") from None
     network_runs = protocol_runs(spec.seeds, folds, spec.speaker_norm)
     baseline_runs = protocol_runs(spec.baseline_seeds, range(n_folds), spec.speaker_norm)
     try:
         t0 = time.perf_counter()
-        linear = run_protocols(
-            config,
-            cache_dir,
-            out,
-            [],
-            models=("pooled", "egemaps"),
-            baseline_runs=baseline_runs,
-            features={"egemaps": dict(zip(egemaps.clip_ids, egemaps.features, strict=True))},
-        )
+        features = {"egemaps": dict(zip(egemaps.clip_ids, egemaps.features, strict=True))}
+        if "pooled" in spec.models:
+            features["pooled"] = pooled_features(cache_dir, [row["clip_id"] for row in rows])
+        linear = {
+            model: [
+                run_linear_baseline(
+                    run.configure(config), cache_dir, out / model / run.name, features[model], model
+                )
+                for run in baseline_runs
+            ]
+            for model in spec.models
+            if model in LINEAR_FEATURES
+        }
         seconds["baselines"] = round(time.perf_counter() - t0, 2)
         log(f"linear baselines: {len(baseline_runs)} runs each in {seconds['baselines']:.0f} s")
         t0 = time.perf_counter()
-        network = run_protocols(
-            config, cache_dir, out, network_runs, models=("network",), progress=progress, log=log
-        )["network"]
+        network = [
+            ensure_run(
+                run.configure(config),
+                cache_dir,
+                out / "network" / run.name,
+                progress=progress,
+                log=log,
+            )
+            for run in (network_runs if "network" in spec.models else ())
+        ]
         seconds["network"] = round(time.perf_counter() - t0, 2)
     except (ValueError, FileNotFoundError, FileExistsError, TrainingDiverged) as exc:
         raise SpeechError(f"training: {exc}") from exc
@@ -237,7 +193,9 @@ def run_speech(
     # as test noise grows? (On the synthetic corpus a noise can pass for a class cue.)
     t0 = time.perf_counter()
     try:
-        sweep = run_robustness({"audio": network}, cache_dir, out / ROBUSTNESS, progress=progress)
+        sweep = run_robustness(
+            {"audio": network}, cache_dir, out / ROBUSTNESS, spec.sweep, progress=progress
+        )
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         raise SpeechError(f"robustness sweep: {exc}") from exc
     seconds["robustness"] = round(time.perf_counter() - t0, 2)
@@ -308,20 +266,16 @@ def run_groups(
     out: str | Path, summary: dict | None = None
 ) -> dict[tuple[str, str, bool], list[Path]]:
     """Finished run directories of a ``cmaf speech`` output, by ``(model, protocol,
-    speaker_norm)``."""
-    from cmaf.experiments.protocols import ProtocolRun
-
+    speaker_norm)``, in table order."""
     out = Path(out)
     summary = summary or load_summary(out) or {"runs": {}}
     groups: dict[tuple[str, str, bool], list[Path]] = {}
     for model, names in summary["runs"].items():
         for name in names:
-            run_dir = out / name
             run = ProtocolRun.from_name(Path(name).name)
-            if run is None or not (run_dir / "metrics.json").is_file():
-                continue
-            groups.setdefault((model, run.split, run.speaker_norm), []).append(run_dir)
-    return groups
+            if run is not None and (out / name / "metrics.json").is_file():
+                groups.setdefault((model, run.split, run.speaker_norm), []).append(out / name)
+    return dict(sorted(groups.items(), key=lambda item: _order(item[0])))
 
 
 def _order(key: tuple[str, str, bool]) -> tuple[int, int, bool]:
@@ -336,8 +290,6 @@ def _order(key: tuple[str, str, bool]) -> tuple[int, int, bool]:
 
 def _grouped(out: str | Path, summary: dict | None):
     """The finished run groups of ``out`` and each cached clip's speaker."""
-    from cmaf.data.dataset import load_manifest
-
     summary = summary or load_summary(out)
     groups = run_groups(out, summary)
     if not groups:
@@ -346,20 +298,8 @@ def _grouped(out: str | Path, summary: dict | None):
     return groups, {row["clip_id"]: row["speaker"] for row in rows}
 
 
-def _paired_difference(first, second, n_boot: int) -> tuple[float, float, float]:
-    """Accuracy of ``first`` minus ``second`` (:func:`_correct` pairs) and its 95 % interval
-    under a paired speaker-cluster bootstrap."""
-    from cmaf.evaluation.metrics import cluster_bootstrap
-
-    boot = cluster_bootstrap([first, second], n_boot=n_boot)
-    low, high = np.nanpercentile(boot[:, 0] - boot[:, 1], [2.5, 97.5])
-    return float(first[0].mean() - second[0].mean()), float(low), float(high)
-
-
 def _correct(run_dirs: list[Path], speakers: dict[str, str]) -> tuple[np.ndarray, list[str]]:
     """Per test clip of every run (pooled): correct or not, and its speaker."""
-    import pandas as pd
-
     correct, clusters = [], []
     for run_dir in run_dirs:
         table = pd.read_csv(run_dir / "predictions.csv")
@@ -372,20 +312,13 @@ def results_table(out: str | Path, summary: dict | None = None, n_boot: int = 20
     """One row per (model, protocol, speaker_norm): the :data:`RESULT_COLUMNS`.
 
     Means and sample standard deviations are over runs: held-out folds, or seeds each with its
-    own random split (std 0 for one run). The interval pools the test predictions of the runs
-    and resamples whole speakers (:func:`cmaf.evaluation.metrics.cluster_bootstrap`), so it
-    covers the spread over actors, not only over clips.
+    own random split. The interval pools the runs' test predictions and resamples whole
+    speakers (:func:`cmaf.evaluation.metrics.cluster_bootstrap`), so it covers the spread over
+    actors, not only over clips.
     """
-    import pandas as pd
-
-    from cmaf.evaluation.metrics import cluster_bootstrap
-    from cmaf.evaluation.runs import aggregate_runs
-
     groups, speakers = _grouped(out, summary)
     rows = []
-    for key in sorted(groups, key=_order):
-        model, protocol, norm = key
-        dirs = groups[key]
+    for (model, protocol, norm), dirs in groups.items():
         stats = aggregate_runs(dirs)["mean_std"]
         correct, clusters = _correct(dirs, speakers)
         boot = cluster_bootstrap([(correct, clusters)], n_boot=n_boot)[:, 0]
@@ -401,8 +334,6 @@ def results_table(out: str | Path, summary: dict | None = None, n_boot: int = 20
 
 def load_results(out: str | Path):
     """``out/results.csv`` as a DataFrame (``None`` when there is none)."""
-    import pandas as pd
-
     path = Path(out) / RESULTS
     return pd.read_csv(path) if path.is_file() else None
 
@@ -410,32 +341,19 @@ def load_results(out: str | Path):
 def protocol_gaps(out: str | Path, summary: dict | None = None, n_boot: int = 2000):
     """Random-split minus held-out accuracy per (model, speaker_norm), with a 95 % interval.
 
-    Both protocols test the same actors (the held-out folds together cover all of them), so
-    the interval is a paired speaker-cluster bootstrap of the difference of the pooled
-    accuracies. Columns: ``model, speaker_norm, random, held_out, gap, gap_low, gap_high``
-    (fractions).
+    Both protocols test the same actors (the held-out folds together cover all of them), so the
+    interval is a paired speaker-cluster bootstrap of the difference of the pooled accuracies.
+    Columns: ``model, speaker_norm, random, held_out, gap, gap_low, gap_high`` (fractions).
     """
-    import pandas as pd
-
     groups, speakers = _grouped(out, summary)
     rows = []
-    for model, protocol, norm in sorted(groups, key=_order):
+    for model, protocol, norm in groups:
         if protocol != "random" or (model, "held-out", norm) not in groups:
             continue
         random = _correct(groups[(model, "random", norm)], speakers)
         held = _correct(groups[(model, "held-out", norm)], speakers)
-        gap, low, high = _paired_difference(random, held, n_boot)
-        rows.append(
-            {
-                "model": model,
-                "speaker_norm": norm,
-                "random": float(random[0].mean()),
-                "held_out": float(held[0].mean()),
-                "gap": gap,
-                "gap_low": low,
-                "gap_high": high,
-            }
-        )
+        gap, low, high = paired_difference(random, held, n_boot)
+        rows.append([model, norm, float(random[0].mean()), float(held[0].mean()), gap, low, high])
     return pd.DataFrame(
         rows, columns=["model", "speaker_norm", "random", "held_out", "gap", "gap_low", "gap_high"]
     )
@@ -452,26 +370,14 @@ def model_differences(
     """``reference``'s accuracy minus every other model's, on the same test clips, with a
     paired speaker-cluster bootstrap interval. Columns: ``model, other, difference, low, high``
     (fractions)."""
-    import pandas as pd
-
     groups, speakers = _grouped(out, summary)
     rows = []
     if (reference, protocol, speaker_norm) in groups:
         ours = _correct(groups[(reference, protocol, speaker_norm)], speakers)
-        for model, p, norm in sorted(groups, key=_order):
-            if model == reference or p != protocol or norm != speaker_norm:
-                continue
-            theirs = _correct(groups[(model, p, norm)], speakers)
-            difference, low, high = _paired_difference(ours, theirs, n_boot)
-            rows.append(
-                {
-                    "model": reference,
-                    "other": model,
-                    "difference": difference,
-                    "low": low,
-                    "high": high,
-                }
-            )
+        for key in groups:
+            if key[0] != reference and key[1:] == (protocol, speaker_norm):
+                theirs = _correct(groups[key], speakers)
+                rows.append([reference, key[0], *paired_difference(ours, theirs, n_boot)])
     return pd.DataFrame(rows, columns=["model", "other", "difference", "low", "high"])
 
 
@@ -513,35 +419,30 @@ def standing(accuracy: float, low: float, high: float, anchors) -> list[str]:
 
 def display_results(results):
     """``results.csv`` for reading: display names, percentages, mean ± std and the interval."""
-    import pandas as pd
 
-    rows = []
-    for row in results.itertuples():
-        rows.append(
-            {
-                "model": MODEL_NAMES.get(row.model, row.model),
-                "protocol": PROTOCOL_NAMES.get(row.protocol, row.protocol),
-                "per-speaker norm.": "yes" if row.speaker_norm else "no",
-                "runs": row.runs,
-                "accuracy (%)": f"{100 * row.accuracy_mean:.1f} ± {100 * row.accuracy_std:.1f}",
-                "95 % interval": f"{100 * row.accuracy_low:.1f} to {100 * row.accuracy_high:.1f}",
-                "macro-F1 (%)": f"{100 * row.macro_f1_mean:.1f} ± {100 * row.macro_f1_std:.1f}",
-                "UA (%)": f"{100 * row.ua_mean:.1f} ± {100 * row.ua_std:.1f}",
-            }
-        )
+    def mean_std(mean: float, std: float) -> str:
+        return f"{100 * mean:.1f} ± {100 * std:.1f}"
+
+    rows = [
+        {
+            "model": MODEL_NAMES.get(row.model, row.model),
+            "protocol": PROTOCOL_NAMES.get(row.protocol, row.protocol),
+            "per-speaker norm.": "yes" if row.speaker_norm else "no",
+            "runs": row.runs,
+            "accuracy (%)": mean_std(row.accuracy_mean, row.accuracy_std),
+            "95 % interval": f"{100 * row.accuracy_low:.1f} to {100 * row.accuracy_high:.1f}",
+            "macro-F1 (%)": mean_std(row.macro_f1_mean, row.macro_f1_std),
+            "UA (%)": mean_std(row.ua_mean, row.ua_std),
+        }
+        for row in results.itertuples()
+    ]
     return pd.DataFrame(rows)
 
 
 def per_class_f1(out: str | Path, model: str, summary: dict | None = None, speaker_norm=True):
     """Per-class F1 (%) of ``model`` under each protocol: mean and std over its runs."""
-    import pandas as pd
-
-    from cmaf.evaluation.runs import aggregate_runs
-
     columns = {}
-    for (name, protocol, norm), dirs in sorted(
-        run_groups(out, summary).items(), key=lambda kv: _order(kv[0])
-    ):
+    for (name, protocol, norm), dirs in run_groups(out, summary).items():
         if name != model or norm != speaker_norm:
             continue
         agg = aggregate_runs(dirs)
@@ -577,32 +478,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from cmaf.arguments import UsageError, output_dir
-
     try:
         output_dir(args.out, "--out")
-    except UsageError as exc:
-        print(f"cmaf speech: {exc}", file=sys.stderr)
-        return 2
-    try:
         path = run_speech(args.root, args.out, args.plan, progress=not args.quiet)
-    except SpeechError as exc:
+    except (UsageError, SpeechError) as exc:
         print(f"cmaf speech: {exc}", file=sys.stderr)
         return 2
     print(path)
     return 0
-
-
-__all__: Sequence[str] = (
-    "PLANS",
-    "RESULT_COLUMNS",
-    "SpeechError",
-    "SpeechPlan",
-    "load_results",
-    "load_summary",
-    "per_class_f1",
-    "protocol_gaps",
-    "results_table",
-    "run_groups",
-    "run_speech",
-)
