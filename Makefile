@@ -3,6 +3,7 @@
 #   make test-fast — lint + the tests not marked slow (the inner loop; no book build)
 #   make book   — build the Jupyter Book; prints the path of its index.html
 #                 make book [DATASET=synthetic] [DATA_ROOT=DIR] [PROFILE=cpu] [SEEDS=0,1,2]
+#                           (SEEDS default: 0,1,2; PROFILE=smoke: 0)
 #                           [RUNS_ROOT=runs/book-PROFILE-DATASET] [OUT=_build]
 #                           [SPEECH_ROOT=DIR]  (real RAVDESS speech for chapter 10; default
 #                            ../shared/data/ravdess-speech when it exists, SPEECH_ROOT= skips)
@@ -16,7 +17,7 @@ STAMP  := $(VENV)/.cmaf-installed
 DATASET   ?= synthetic
 DATA_ROOT ?=
 PROFILE   ?= cpu
-SEEDS     ?= 0
+SEEDS     ?=
 RUNS_ROOT ?=
 OUT       ?= _build
 SPEECH_ROOT ?= $(if $(wildcard ../shared/data/ravdess-speech/Actor_01),../shared/data/ravdess-speech)
@@ -45,7 +46,7 @@ test-fast: lint
 	$(VENV)/bin/pytest -q -ra -m "not slow"
 
 book: $(STAMP)
-	$(VENV)/bin/cmaf book --dataset '$(DATASET)' --profile '$(PROFILE)' --seeds '$(SEEDS)' \
+	$(VENV)/bin/cmaf book --dataset '$(DATASET)' --profile '$(PROFILE)' $(if $(SEEDS),--seeds '$(SEEDS)') \
 		--out '$(OUT)' $(if $(DATA_ROOT),--data-root '$(DATA_ROOT)') \
 		$(if $(RUNS_ROOT),--runs-root '$(RUNS_ROOT)') \
 		$(if $(SPEECH_ROOT),--speech-root '$(SPEECH_ROOT)')

@@ -5,7 +5,7 @@
     train/<model>-seed<S>/   one run directory per model and seed
     compare/                 the comparison: results.csv, robustness.csv, <model>/<run>/
     speech/                  the real-speech study (results.csv, summary.json)
-    frozen/                  every fusion on frozen encoders (no build stage writes it yet)
+    frozen/seed<S>/          every fusion trained on that seed's frozen unimodal encoders
     stages.json              seconds per build stage
 
 Chapters and ``cmaf book`` take every path from :class:`BookRuns`, so no path is typed twice. A
