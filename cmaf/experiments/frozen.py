@@ -37,22 +37,13 @@ from cmaf.data.dataset import load_manifest
 from cmaf.data.records import sha256_file
 from cmaf.data.splits import Split
 from cmaf.models.baselines import build_model
+from cmaf.models.config import FUSIONS as MODEL_NAMES
 from cmaf.training.checkpoint import atomic_write_text
 from cmaf.training.loop import compute_frame_features
 from cmaf.training.predict import load_run
 
-#: The fusion models compared on frozen encoders (every model of ``cmaf compare`` with both).
-FUSIONS = (
-    "cmaf",
-    "early",
-    "late",
-    "tfn",
-    "lmf",
-    "mutan",
-    "attention-concat",
-    "cmaf-no-attention",
-    "cmaf-no-gru",
-)
+#: The fusion models compared on frozen encoders: every registered model that reads both.
+FUSIONS = tuple(name for name in MODEL_NAMES if name not in ("audio", "video"))
 #: Head-training epochs (as the ``cpu`` profile trains its runs).
 EPOCHS = 20
 
