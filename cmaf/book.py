@@ -38,7 +38,7 @@ from cmaf.data.cache import prepare
 from cmaf.data.records import DataError
 from cmaf.data.synth import SynthError, synthesize
 from cmaf.experiments import BOOK_PLANS, compare, frozen, speech
-from cmaf.experiments.protocols import ensure_run
+from cmaf.experiments.protocols import ProtocolRun, ensure_run
 from cmaf.layout import BookRuns
 from cmaf.training.checkpoint import atomic_write_text
 from cmaf.training.config import ExperimentConfig, load_config
@@ -220,6 +220,15 @@ def _book_config(profile: str, dataset: str, num_classes: int) -> ExperimentConf
     return config
 
 
+def train_config(
+    profile: str, dataset: str, num_classes: int, model: str, seed: int
+) -> ExperimentConfig:
+    """The config of the ``train`` stage's run of ``model`` and ``seed``: the comparison's
+    random-split run (:func:`cmaf.experiments.compare.run_config`)."""
+    base = _book_config(profile, dataset, num_classes)
+    return compare.run_config(base, model, ProtocolRun("random", 0, int(seed)))
+
+
 def train_runs(
     dataset: str,
     profile: str,
@@ -237,10 +246,9 @@ def train_runs(
         for model in MODELS:
             run_dir = runs.run(model, seed)
             run_dirs.append(run_dir)
-            config = _book_config(profile, dataset, num_classes)
-            config.name = f"{profile}-{model}"
-            config.model.fusion = model
-            config.train.seed = int(seed)
+            # The comparison's random-split run of this seed (its own split), so the compare
+            # stage reuses it rather than training it again.
+            config = train_config(profile, dataset, num_classes, model, seed)
             try:
                 config.validate()
                 ensure_run(

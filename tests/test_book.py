@@ -493,3 +493,33 @@ def test_parameters_show_paths_relative_to_the_sources(tmp_path):
         "runs/book-cpu-synthetic"
     )
     assert _shown_path(Path("/elsewhere/data"), tmp_path) == str(Path("/elsewhere/data"))
+
+
+def test_compare_stage_reuses_every_seed_of_the_train_stage(tmp_path, monkeypatch):
+    # The comparison reuses a train-stage run only when the configs are equal; a mismatch
+    # (each seed's own split in one, seed 0's in the other) once retrained every seed but 0.
+    from cmaf import book as book_module
+    from cmaf.experiments import compare
+    from cmaf.layout import BookRuns
+
+    runs = BookRuns(tmp_path / "runs")
+    for seed in (0, 1, 2):
+        for model in book_module.MODELS:
+            run_dir = runs.run(model, seed)
+            run_dir.mkdir(parents=True)
+            config = book_module.train_config("cpu", "synthetic", 8, model, seed)
+            (run_dir / "config.json").write_text(config.to_json())
+            (run_dir / "metrics.json").write_text("{}")
+
+    def no_training(config, cache_dir, run_dir, **_):
+        raise AssertionError(f"compare trained {run_dir} again")
+
+    summary = {"mean_std": {key: (0.5, 0.0) for key in ("accuracy", "macro_f1", "ua")}}
+    monkeypatch.setattr(compare, "ensure_run", no_training)
+    monkeypatch.setattr(compare, "aggregate_runs", lambda dirs: summary)
+    monkeypatch.setattr(compare, "model_cost", lambda config: (1, 1.0, 0.0))
+    swept = {}
+    monkeypatch.setattr(compare, "run_robustness", lambda runs, *a, **k: swept.update(runs))
+    book_module.compare_runs("synthetic", "cpu", (0, 1, 2), tmp_path, runs, 8, False)
+    assert {f: len(dirs) for f, dirs in swept.items()} == {"cmaf": 3, "audio": 3, "video": 3}
+    assert all(runs.train_root in d.parents for dirs in swept.values() for d in dirs)

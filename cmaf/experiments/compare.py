@@ -125,40 +125,35 @@ def run_compare(
     rows = []
     swept: dict[str, list[Path]] = {}
 
-    def configured(base: ExperimentConfig, run: ProtocolRun) -> ExperimentConfig:
-        run_config = run.configure(base)
-        if run.split == "held-out" and groups_per_fold is not None:
-            run_config.data.groups_per_fold = groups_per_fold
-        return run_config
+    def configured(fusion: str, run: ProtocolRun) -> ExperimentConfig:
+        return run_config(config, fusion, run, groups_per_fold)
 
-    def finished(fusion: str, base: ExperimentConfig) -> dict[str, Path]:
+    def finished(fusion: str) -> dict[str, Path]:
         """Runs of ``fusion`` that an earlier, larger plan left in ``out`` with this config."""
         found = {}
         for run_dir in sorted((out / fusion).glob("*/metrics.json")):
             run = ProtocolRun.from_name(run_dir.parent.name)
-            if run is not None and _same_config(run_dir.parent, configured(base, run)):
+            if run is not None and _same_config(run_dir.parent, configured(fusion, run)):
                 found[run.name] = run_dir.parent
         return found
 
     for fusion in FUSIONS:
-        base = ExperimentConfig.from_dict(config.to_dict())
-        base.model.fusion = fusion
-        base.name = f"{config.name}-{fusion}"
+        base = run_config(config, fusion)
         run_dirs = {}
         for run in planned if fusion in fusions else ():
             earlier = reuse.get((fusion, run.name))
             if (
                 earlier is not None
                 and (Path(earlier) / "metrics.json").is_file()
-                and _same_config(Path(earlier), configured(base, run))
+                and _same_config(Path(earlier), configured(fusion, run))
             ):
                 run_dirs[run.name] = Path(earlier)
             else:
                 run_dirs[run.name] = ensure_run(
-                    configured(base, run), cache_dir, out / fusion / run.name,
+                    configured(fusion, run), cache_dir, out / fusion / run.name,
                     progress=progress, log=log,
                 )  # fmt: skip
-        for name, run_dir in finished(fusion, base).items():
+        for name, run_dir in finished(fusion).items():
             run_dirs.setdefault(name, run_dir)
         if not run_dirs:
             continue
@@ -199,6 +194,26 @@ def run_compare(
         writer.writerows(rows)
     tmp.replace(path)
     return path
+
+
+def run_config(
+    config: ExperimentConfig,
+    fusion: str,
+    run: ProtocolRun | None = None,
+    groups_per_fold: int | None = None,
+) -> ExperimentConfig:
+    """The config of ``fusion``'s run ``run`` in a comparison of ``config`` (a copy; without
+    ``run``, the fusion's base config). The book's train stage builds its runs with it too, so
+    the comparison reuses them."""
+    out = ExperimentConfig.from_dict(config.to_dict())
+    out.model.fusion = fusion
+    out.name = f"{config.name}-{fusion}"
+    if run is None:
+        return out
+    out = run.configure(out)
+    if run.split == "held-out" and groups_per_fold is not None:
+        out.data.groups_per_fold = groups_per_fold
+    return out
 
 
 def run_plan(
