@@ -89,9 +89,10 @@ def test_changed_encoders_invalidate_the_heads(encoder_runs, tiny_cache, tmp_pat
     )
 
 
-def test_train_head_uses_only_the_given_sequences():
+def test_train_head_uses_only_the_given_sequences(monkeypatch):
     # Small for testing speed: random "encoder outputs" with a planted class signal in the
-    # audio sequence; the CMAF head alone must learn it.
+    # audio sequence; the head alone must learn it (64 training clips: batches of 16).
+    monkeypatch.setattr(frozen, "BATCH_SIZE", 16)
     torch.manual_seed(0)
     config = load_config("smoke")
     model_config, train_config = config.model, config.train
