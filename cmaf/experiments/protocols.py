@@ -12,10 +12,12 @@ fitted (:func:`cmaf.data.splits.assert_no_speaker_overlap`).
 from __future__ import annotations
 
 import json
+import multiprocessing
 import re
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,6 +196,47 @@ def ensure_run(
     if config.data.split == "held-out":
         _checked_split(config, load_manifest(resolve_cache_dir(cache_dir)))
     return train(config, cache_dir, run_dir, resume=True, progress=progress)
+
+
+def _ensure_in_worker(config_json: str, cache_dir: str, run_dir: str, threads: int) -> Path:
+    torch.set_num_threads(threads)
+    config = ExperimentConfig.from_dict(json.loads(config_json))
+    return ensure_run(config, cache_dir, Path(run_dir), progress=False, log=lambda message: None)
+
+
+def ensure_runs(
+    jobs: Sequence[tuple[ExperimentConfig, Path]],
+    cache_dir: str | Path,
+    *,
+    parallel: int = 1,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """:func:`ensure_run` of each ``(config, run_dir)``, ``parallel`` at a time on the CPU.
+
+    Small networks use two CPU threads poorly: two runs of one thread each train about 1.6
+    times as many clips per second as one run of two. So with ``parallel > 1`` and no CUDA
+    device, runs that must train go to ``parallel`` worker processes sharing the cores (each
+    run's numbers can then differ from a one-process run's by float rounding). Finished runs
+    are reused as by :func:`ensure_run`; the order of ``jobs`` is kept.
+    """
+    log = log or (lambda message: print(message, file=sys.stderr))
+    pending = [i for i, (_, run_dir) in enumerate(jobs) if not (run_dir / "metrics.json").is_file()]
+    if parallel <= 1 or len(pending) < 2 or torch.cuda.is_available():
+        return [ensure_run(c, cache_dir, d, progress=progress, log=log) for c, d in jobs]
+    threads = max(1, torch.get_num_threads() // parallel)
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=parallel, mp_context=context) as pool:
+        futures = {}
+        for i in pending:
+            config, run_dir = jobs[i]
+            log(f"{run_dir.name} ({parallel} runs at a time)")
+            futures[i] = pool.submit(
+                _ensure_in_worker, config.to_json(), str(cache_dir), str(run_dir), threads
+            )
+        for future in futures.values():
+            future.result()  # the first failure raises here, with its own message
+    return [ensure_run(c, cache_dir, d, progress=False, log=log) for c, d in jobs]
 
 
 def pooled_features(cache_dir: Path, clip_ids: Sequence[str]) -> dict[str, np.ndarray]:

@@ -38,7 +38,7 @@ from cmaf.experiments.protocols import (
     ProtocolRun,
     check_folds,
     count_folds,
-    ensure_run,
+    ensure_runs,
     pooled_features,
     protocol_runs,
     run_linear_baseline,
@@ -176,16 +176,16 @@ def run_speech(
         seconds["baselines"] = round(time.perf_counter() - t0, 2)
         log(f"linear baselines: {len(baseline_runs)} runs each in {seconds['baselines']:.0f} s")
         t0 = time.perf_counter()
-        network = [
-            ensure_run(
-                run.configure(config),
-                cache_dir,
-                out / "network" / run.name,
-                progress=progress,
-                log=log,
-            )
-            for run in (network_runs if "network" in spec.models else ())
-        ]
+        network = ensure_runs(
+            [
+                (run.configure(config), out / "network" / run.name)
+                for run in (network_runs if "network" in spec.models else ())
+            ],
+            cache_dir,
+            parallel=2,
+            progress=progress,
+            log=log,
+        )
         seconds["network"] = round(time.perf_counter() - t0, 2)
     except (ValueError, FileNotFoundError, FileExistsError, TrainingDiverged) as exc:
         raise SpeechError(f"training: {exc}") from exc
