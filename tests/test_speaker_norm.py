@@ -14,6 +14,7 @@ import torch
 from cmaf.data.augment import AugmentConfig, augment_mel, mask_mel
 from cmaf.data.dataset import CachedClips, mel_speaker_stats
 from cmaf.data.speaker_norm import fit_speaker_stats, standardize_by_speaker
+from cmaf.evaluation import claims
 from cmaf.evaluation.metrics import cluster_bootstrap
 from cmaf.experiments import speech
 from cmaf.training.config import load_config
@@ -210,12 +211,12 @@ def test_cluster_bootstrap_resamples_whole_speakers_and_pairs_samples():
     [(0.12, 0.05, 0.19, "ahead of"), (-0.12, -0.19, -0.05, "behind"), (0.03, -0.02, 0.08, "noise")],
 )
 def test_comparison_sentences_say_only_what_the_interval_supports(difference, low, high, word):
-    sentence = speech.compare(difference, low, high, "A", "B")
+    sentence = claims.compare(difference, low, high, "A", "B")
     assert word in sentence
     others = {"ahead of", "behind", "noise"} - {word}
     assert not any(other in sentence for other in others)
     # Two builds whose numbers differ but whose intervals agree state the same conclusion.
-    nudged = speech.compare(difference * 0.9, low * 0.9, high * 0.9, "A", "B")
+    nudged = claims.compare(difference * 0.9, low * 0.9, high * 0.9, "A", "B")
     assert word in nudged
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.stats import binomtest
 
 from cmaf.evaluation.metrics import cluster_bootstrap
@@ -124,8 +125,6 @@ def accuracy_table(samples: Mapping[str, tuple[Sequence[bool], Sequence[str]]]):
     """Per model: seeds, test clips, accuracy over every seed's test clips with its Wilson
     interval, and the half-width of the widest single-seed interval (fractions); highest
     accuracy first. ``samples``: :func:`cmaf.evaluation.runs.correct_by_clip`."""
-    import pandas as pd
-
     rows = []
     for model, (correct, clusters) in samples.items():
         correct = np.asarray(correct, dtype=bool)

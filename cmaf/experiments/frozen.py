@@ -166,37 +166,45 @@ def run_frozen(
     """Train every fusion on each seed's frozen encoders; ``encoder_runs``: seed -> (audio run,
     video run). Heads already in ``out`` from the same encoder checkpoints are kept."""
     cache_dir, out = Path(cache_dir), Path(out)
-    jobs = [(seed, fusion) for seed in sorted(encoder_runs) for fusion in fusions]
-    bar = tqdm(jobs, desc="frozen-encoder fusions", disable=not progress, leave=False)
-    clips, current = None, None
-    for seed, fusion in bar:
-        folder, target = out / f"seed{seed}", out / f"seed{seed}" / f"{fusion}.csv"
+    bar = tqdm(
+        total=len(encoder_runs) * len(fusions),
+        desc="frozen-encoder fusions",
+        disable=not progress,
+        leave=False,
+    )
+    for seed in sorted(encoder_runs):
+        folder = out / f"seed{seed}"
         audio_dir, video_dir = (Path(p) for p in encoder_runs[seed])
-        source = _source(audio_dir, video_dir)
+        source = _source(audio_dir, video_dir)  # hashes the checkpoints: once per seed
         source_file = folder / "source.json"
         if not source_file.is_file() or json.loads(source_file.read_text()) != source:
             folder.mkdir(parents=True, exist_ok=True)
             for stale in folder.glob("*.csv"):
                 stale.unlink()
             atomic_write_text(source_file, json.dumps(source, indent=2) + "\n")
-        if target.is_file():
+        todo = [f for f in fusions if not (folder / f"{f}.csv").is_file()]
+        bar.update(len(fusions) - len(todo))
+        if not todo:
             continue
-        bar.set_postfix_str(f"seed {seed}, {fusion}")
-        if current != seed:
-            audio_run, video_run = load_run(audio_dir, device), load_run(video_dir, device)
-            clips, current = encode_clips(audio_run, video_run, cache_dir), seed
-            split = Split.from_json((audio_dir / "split.json").read_text())
-        predicted = train_head(
-            fusion, audio_run.config.model, audio_run.config.train, clips, split, seed
-        )
-        table = pd.DataFrame(
-            {
-                "clip_id": split.test_ids,
-                "label_index": clips.labels[clips.index(split.test_ids)].numpy(),
-                "predicted_index": predicted,
-            }
-        )
-        atomic_write_text(target, table.to_csv(index=False))
+        audio_run, video_run = load_run(audio_dir, device), load_run(video_dir, device)
+        clips = encode_clips(audio_run, video_run, cache_dir)
+        split = Split.from_json((audio_dir / "split.json").read_text())
+        test = clips.index(split.test_ids)
+        for fusion in todo:
+            bar.set_postfix_str(f"seed {seed}, {fusion}")
+            predicted = train_head(
+                fusion, audio_run.config.model, audio_run.config.train, clips, split, seed
+            )
+            table = pd.DataFrame(
+                {
+                    "clip_id": split.test_ids,
+                    "label_index": clips.labels[test].numpy(),
+                    "predicted_index": predicted,
+                }
+            )
+            atomic_write_text(folder / f"{fusion}.csv", table.to_csv(index=False))
+            bar.update()
+    bar.close()
     return out
 
 

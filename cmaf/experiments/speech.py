@@ -381,26 +381,6 @@ def model_differences(
     return pd.DataFrame(rows, columns=["model", "other", "difference", "low", "high"])
 
 
-def compare(difference: float, low: float, high: float, lead: str, trail: str) -> str:
-    """One sentence on ``lead - trail`` (fractions) that says only what its interval supports.
-
-    "A is ahead of B by 12.3 points (95 % interval 8.1 to 16.0)" when the interval lies above
-    zero, "behind" when below, and "within noise" when it contains zero.
-    """
-    interval = f"95 % interval {100 * low:+.1f} to {100 * high:+.1f}"
-    points = f"{abs(100 * difference):.1f} points ({interval})"
-    if low > 0:
-        sentence = f"{lead} is ahead of {trail} by {points}"
-    elif high < 0:
-        sentence = f"{lead} is behind {trail} by {points}"
-    else:
-        sentence = (
-            f"{lead} and {trail} are within noise of each other "
-            f"({100 * difference:+.1f} points, {interval})"
-        )
-    return sentence[:1].upper() + sentence[1:]
-
-
 def standing(accuracy: float, low: float, high: float, anchors) -> list[str]:
     """Where an accuracy with its 95 % interval (fractions) stands against published values.
 
