@@ -632,12 +632,15 @@ def build_book(
     with stage("train"):
         run_dirs = train_runs(dataset, profile, seeds, cache_dir, runs, len(classes), progress)
     with stage("fusions"):
-        frozen.run_frozen(
-            {seed: (runs.run("audio", seed), runs.run("video", seed)) for seed in seeds},
-            cache_dir,
-            runs.frozen,
-            progress=progress,
-        )
+        try:
+            frozen.run_frozen(
+                {seed: (runs.run("audio", seed), runs.run("video", seed)) for seed in seeds},
+                cache_dir,
+                runs.frozen,
+                progress=progress,
+            )
+        except (ValueError, FileNotFoundError, RuntimeError) as exc:
+            raise BookError(f"fusions: {exc}") from exc
     with stage("compare"):
         compare_runs(dataset, profile, seeds, cache_dir, runs, len(classes), progress)
     if speech_root:

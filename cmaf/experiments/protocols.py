@@ -214,8 +214,8 @@ def ensure_runs(
 ) -> list[Path]:
     """:func:`ensure_run` of each ``(config, run_dir)``, ``parallel`` at a time on the CPU.
 
-    Small networks use two CPU threads poorly: two runs of one thread each train about 1.6
-    times as many clips per second as one run of two. So with ``parallel > 1`` and no CUDA
+    Small networks use two CPU threads poorly: two runs of one thread each train more clips
+    per second between them than one run of two. So with ``parallel > 1`` and no CUDA
     device, runs that must train go to ``parallel`` worker processes sharing the cores (each
     run's numbers can then differ from a one-process run's by float rounding). Finished runs
     are reused as by :func:`ensure_run`; the order of ``jobs`` is kept.
