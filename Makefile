@@ -39,11 +39,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
+# Two pytest-xdist workers, a test module per worker at a time (module fixtures built once).
+TEST_WORKERS ?= 2
+
 test: lint
-	$(VENV)/bin/pytest -q -ra
+	$(VENV)/bin/pytest -q -ra -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: lint
-	$(VENV)/bin/pytest -q -ra -m "not slow"
+	$(VENV)/bin/pytest -q -ra -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 book: $(STAMP)
 	$(VENV)/bin/cmaf book --dataset '$(DATASET)' --profile '$(PROFILE)' $(if $(SEEDS),--seeds '$(SEEDS)') \

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
+import multiprocessing
 import os
 import platform
 import re
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -81,6 +83,8 @@ STAGES = (
     "status",
     "html",
 )
+#: Chapters executed at a time (each in its own kernel; the CPUs are shared out between them).
+CHAPTER_WORKERS = 2
 #: Name of the private Jupyter kernel that runs the chapters with this interpreter.
 KERNEL_NAME = "cmaf-book-python3"
 #: Packages whose versions the status page lists.
@@ -294,8 +298,9 @@ def compare_runs(
 
 
 @contextmanager
-def _kernel(work_dir: Path) -> Iterator[str]:
-    """A private kernelspec running this interpreter, found through ``JUPYTER_PATH``."""
+def _kernel(work_dir: Path, threads: int | None = None) -> Iterator[str]:
+    """A private kernelspec running this interpreter, found through ``JUPYTER_PATH``; with
+    ``threads``, its kernels use that many OpenMP threads (set when chapters run in parallel)."""
     kernel_dir = work_dir / "jupyter" / "kernels" / KERNEL_NAME
     kernel_dir.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "ipykernel_launcher", "--log-level=CRITICAL"]
@@ -303,6 +308,7 @@ def _kernel(work_dir: Path) -> Iterator[str]:
         "argv": [*argv, "-f", "{connection_file}"],
         "display_name": "Python 3 (cmaf book)",
         "language": "python",
+        **({"env": {"OMP_NUM_THREADS": str(threads)}} if threads else {}),
     }
     (kernel_dir / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")
     old = os.environ.get("JUPYTER_PATH")
@@ -318,6 +324,45 @@ def _kernel(work_dir: Path) -> Iterator[str]:
             os.environ["JUPYTER_PATH"] = old
 
 
+def _execute_chapter(
+    staged: str, output: str, parameters: dict[str, Any], kernel_name: str, cwd: str, name: str
+) -> str | None:
+    """Execute one staged chapter into ``output`` (in a worker process of
+    :func:`execute_chapters`); returns the one-line failure, or ``None``."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        papermill.execute_notebook(
+            staged,
+            output,
+            parameters=parameters,
+            kernel_name=kernel_name,
+            cwd=cwd,
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+        )
+    except PapermillExecutionError as exc:
+        return (
+            f"notebook {name}: cell In [{exc.exec_count}] ({_first_line(exc.source)!r}) raised "
+            f"{exc.ename}: {_first_line(exc.evalue, 200)} (executed copy with the traceback: "
+            f"{output})"
+        )
+    except Exception as exc:  # kernel died, bad parameters cell, ...
+        return f"notebook {name}: {type(exc).__name__}: {exc}"
+    # The default parameters cell is hidden; the injected one after it shows the values.
+    nb = nbformat.read(output, as_version=4)
+    tags = [cell.get("metadata", {}).get("tags", []) for cell in nb.cells]
+    injected = any("injected-parameters" in t for t in tags)
+    for cell, cell_tags in zip(nb.cells, tags, strict=True):
+        if injected and "parameters" in cell_tags and "remove-cell" not in cell_tags:
+            cell.metadata["tags"] = [*cell_tags, "remove-cell"]
+    nbformat.write(nb, output)
+    return None
+
+
 def execute_chapters(
     chapters: Sequence[tuple[str, Path]],
     book_src: Path,
@@ -325,73 +370,68 @@ def execute_chapters(
     parameters: dict[str, Any],
     cwd: Path,
     progress: bool,
+    workers: int = CHAPTER_WORKERS,
 ) -> list[Path]:
-    """Stage ``notebooks``: jupytext -> ipynb -> papermill, one chapter at a time.
+    """Stage ``notebooks``: jupytext -> ipynb -> papermill, ``workers`` chapters at a time.
 
     Each ``(entry, source)`` of ``chapters`` (:func:`chapter_sources`) is converted in
     ``staging`` and executed into ``book_src/<entry>.ipynb`` by a private kernel working in
     ``cwd``, with ``parameters``: :data:`PARAMETERS`, and :data:`CHAPTER_PARAMETERS` for the
-    chapters that declare them. Returns the executed notebooks in order; a cell that raises
-    gives a :class:`BookError` naming the notebook, the cell and the exception.
+    chapters that declare them. Chapters only read the runs, so they can run side by side; the
+    CPUs are shared out between the kernels. Returns the executed notebooks in order; a cell
+    that raises gives a :class:`BookError` naming the notebook, the cell and the exception (the
+    first failing chapter in order; chapters not yet started are cancelled).
     """
     import jupytext
     import nbformat
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
 
-    executed = []
-    with _kernel(staging) as kernel_name:
-        for entry, source in chapters:
-            nb = jupytext.read(source)
-            nb.metadata.pop("jupytext", None)
-            nb.metadata["kernelspec"] = {
-                "name": kernel_name,
-                "display_name": "Python 3 (cmaf book)",
-                "language": "python",
-            }
-            staged = staging / f"{entry}.ipynb"
-            staged.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, staged)
-            output = book_src / f"{entry}.ipynb"
-            output.parent.mkdir(parents=True, exist_ok=True)
-            _log(
-                progress,
-                f"executing {source.relative_to(cwd) if source.is_relative_to(cwd) else source}",
+    jobs = []
+    for entry, source in chapters:
+        nb = jupytext.read(source)
+        nb.metadata.pop("jupytext", None)
+        nb.metadata["kernelspec"] = {
+            "name": KERNEL_NAME,
+            "display_name": "Python 3 (cmaf book)",
+            "language": "python",
+        }
+        staged = staging / f"{entry}.ipynb"
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, staged)
+        output = book_src / f"{entry}.ipynb"
+        output.parent.mkdir(parents=True, exist_ok=True)
+        own = {
+            name: parameters.get(name, default)
+            for name, default in CHAPTER_PARAMETERS.get(entry, {}).items()
+        }
+        values = {**{k: parameters[k] for k in PARAMETERS}, **own}
+        jobs.append((source, staged, output, values))
+    workers = max(1, min(workers, len(jobs)))
+    threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
+    context = multiprocessing.get_context("spawn")
+    with (
+        _kernel(staging, threads) as kernel_name,
+        ProcessPoolExecutor(workers, mp_context=context) as pool,
+    ):
+        futures = [
+            pool.submit(
+                _execute_chapter,
+                str(staged),
+                str(output),
+                values,
+                kernel_name,
+                str(cwd),
+                source.name,
             )
-            own = {
-                name: parameters.get(name, default)
-                for name, default in CHAPTER_PARAMETERS.get(entry, {}).items()
-            }
-            try:
-                papermill.execute_notebook(
-                    str(staged),
-                    str(output),
-                    parameters={**{k: parameters[k] for k in PARAMETERS}, **own},
-                    kernel_name=kernel_name,
-                    cwd=str(cwd),
-                    progress_bar=False,
-                    log_output=False,
-                    request_save_on_cell_execute=False,
-                )
-            except PapermillExecutionError as exc:
-                raise BookError(
-                    f"notebook {source.name}: cell In [{exc.exec_count}] "
-                    f"({_first_line(exc.source)!r}) raised {exc.ename}: "
-                    f"{_first_line(exc.evalue, 200)}"
-                    f" (executed copy with the traceback: {output})"
-                ) from exc
-            except Exception as exc:  # kernel died, bad parameters cell, ...
-                raise BookError(f"notebook {source.name}: {type(exc).__name__}: {exc}") from exc
-            # The default parameters cell is hidden; the injected one after it shows the values.
-            nb = nbformat.read(output, as_version=4)
-            tags = [cell.get("metadata", {}).get("tags", []) for cell in nb.cells]
-            injected = any("injected-parameters" in t for t in tags)
-            for cell, cell_tags in zip(nb.cells, tags, strict=True):
-                if injected and "parameters" in cell_tags and "remove-cell" not in cell_tags:
-                    cell.metadata["tags"] = [*cell_tags, "remove-cell"]
-            nbformat.write(nb, output)
-            executed.append(output)
-    return executed
+            for source, staged, output, values in jobs
+        ]
+        for (source, *_), future in zip(jobs, futures, strict=True):
+            error = future.result()
+            if error:
+                pool.shutdown(cancel_futures=True)
+                raise BookError(error)
+            shown = source.relative_to(cwd) if source.is_relative_to(cwd) else source
+            _log(progress, f"executed {shown}")
+    return [output for _, _, output, _ in jobs]
 
 
 def _version(package: str) -> str:

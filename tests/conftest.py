@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+import torch
 from fixtures import make_ravdess_tree
 
 from cmaf.data.cache import prepare
 from cmaf.data.registry import classes_for, scan_dataset
 from cmaf.training.config import load_config
+
+# Under pytest-xdist (``make test`` runs two workers) the CPUs are shared out between the
+# workers, and the processes a test starts (CLI runs, chapter kernels) inherit the share.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _threads = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ["OMP_NUM_THREADS"] = str(_threads)
+    torch.set_num_threads(_threads)
 
 
 @pytest.fixture(scope="session")
