@@ -39,7 +39,7 @@ from cmaf.data.splits import Split
 from cmaf.models.baselines import build_model
 from cmaf.models.config import FUSIONS as MODEL_NAMES
 from cmaf.training.checkpoint import atomic_write_text
-from cmaf.training.loop import compute_frame_features
+from cmaf.training.loop import compute_frame_features, keep_freed_memory
 from cmaf.training.predict import load_run
 
 #: The fusion models compared on frozen encoders: every registered model that reads both.
@@ -166,6 +166,7 @@ def run_frozen(
     """Train every fusion on each seed's frozen encoders; ``encoder_runs``: seed -> (audio run,
     video run). Heads already in ``out`` from the same encoder checkpoints are kept."""
     cache_dir, out = Path(cache_dir), Path(out)
+    keep_freed_memory()
     bar = tqdm(
         total=len(encoder_runs) * len(fusions),
         desc="frozen-encoder fusions",
