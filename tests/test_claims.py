@@ -89,3 +89,36 @@ def test_ranking_names_the_best_and_groups_the_rest():
     sentence = ranking.sentence({"cmaf": "CMAF"})
     assert sentence.startswith(f"late has the highest accuracy ({100 * best.mean():.1f} %)")
     assert "within noise of it: CMAF" in sentence and "behind it: tfn" in sentence
+
+
+def _predictions(path, clips, correct):
+    path.write_text(
+        "clip_id,label_index,predicted_index\n"
+        + "".join(f"{clip},0,{0 if ok else 1}\n" for clip, ok in zip(clips, correct, strict=True))
+    )
+    return path
+
+
+def test_a_clip_tested_under_several_seeds_is_resampled_as_one(tmp_path):
+    # Two seeds that test the same 120 clips with the same outcomes carry no more evidence
+    # than one: pooling them must not narrow the interval (clusters per seed and clip did,
+    # by about 1/sqrt(2)).
+    from cmaf.evaluation.runs import correct_by_clip
+
+    rng = np.random.default_rng(0)
+    clips = [f"clip{i:03d}" for i in range(120)]
+    first, second = rng.random(120) < 0.7, rng.random(120) < 0.6
+    files = {
+        name: {
+            seed: _predictions(tmp_path / f"{name}-{seed}.csv", clips, outcome) for seed in (0, 1)
+        }
+        for name, outcome in (("a", first), ("b", second))
+    }
+    pooled = correct_by_clip(files)
+    assert pooled["a"][1] == sorted(clips) * 2  # one cluster per clip, every seed's outcome
+    one_seed = correct_by_clip({n: {0: by[0]} for n, by in files.items()})
+    _, low2, high2 = claims.paired_difference(pooled["a"], pooled["b"])
+    _, low1, high1 = claims.paired_difference(one_seed["a"], one_seed["b"])
+    assert high2 - low2 > 0.9 * (high1 - low1)
+    table = claims.accuracy_table(files).set_index("model")
+    assert table.loc["a", "seeds"] == 2 and table.loc["a", "test clips"] == 240

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
 from cmaf.evaluation.metrics import cluster_bootstrap
+from cmaf.evaluation.runs import correct_by_clip
 
 #: The three verdicts a difference with an interval can support.
 VERDICTS = ("ahead", "behind", "within noise")
@@ -121,23 +124,20 @@ def rank(
     return Ranking(best, accuracy, differences)
 
 
-def accuracy_table(samples: Mapping[str, tuple[Sequence[bool], Sequence[str]]]):
+def accuracy_table(predictions: Mapping[str, Mapping[Any, str | Path]]):
     """Per model: seeds, test clips, accuracy over every seed's test clips with its Wilson
     interval, and the half-width of the widest single-seed interval (fractions); highest
-    accuracy first. ``samples``: :func:`cmaf.evaluation.runs.correct_by_clip`."""
+    accuracy first. ``predictions``: as for :func:`cmaf.evaluation.runs.correct_by_clip`."""
     rows = []
-    for model, (correct, clusters) in samples.items():
-        correct = np.asarray(correct, dtype=bool)
-        seeds = np.array([str(c).split("/", 1)[0] for c in clusters])
+    for model, by_seed in predictions.items():
+        per_seed = [correct_by_clip({model: {s: path}})[model][0] for s, path in by_seed.items()]
+        correct = np.concatenate(per_seed)
         accuracy, low, high = accuracy_interval(correct)
-        half_widths = []
-        for seed in sorted(set(seeds)):
-            _, seed_low, seed_high = accuracy_interval(correct[seeds == seed])
-            half_widths.append((seed_high - seed_low) / 2)
+        half_widths = [(hi - lo) / 2 for _, lo, hi in map(accuracy_interval, per_seed)]
         rows.append(
             {
                 "model": model,
-                "seeds": len(set(seeds)),
+                "seeds": len(per_seed),
                 "test clips": len(correct),
                 "accuracy": accuracy,
                 "low": low,

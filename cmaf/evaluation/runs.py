@@ -92,9 +92,11 @@ def correct_by_clip(
     """Per model, whether each test clip was classified correctly, over every seed.
 
     ``predictions[model][seed]`` is a ``predictions.csv`` (a run's, or any CSV with
-    ``clip_id, label_index, predicted_index``). Returns ``model -> (correct, clusters)`` with
-    clusters ``"seed/clip_id"`` in one sorted order, the input of
+    ``clip_id, label_index, predicted_index``). Returns ``model -> (correct, clusters)``, one
+    entry per seed and test clip in ``(seed, clip)`` order, the input of
     :func:`cmaf.evaluation.claims.paired_difference` and :func:`~cmaf.evaluation.claims.rank`.
+    The cluster is the clip id: the seeds' test sets overlap, and a clip tested under several
+    seeds is resampled with all its outcomes, not as independent clips.
     """
     out = {}
     for model, by_seed in predictions.items():
@@ -103,7 +105,7 @@ def correct_by_clip(
             with open(path, newline="") as fh:
                 for row in csv.DictReader(fh):
                     correct = row["label_index"] == row["predicted_index"]
-                    rows.append((f"{seed}/{row['clip_id']}", correct))
+                    rows.append((str(seed), row["clip_id"], correct))
         rows.sort()
-        out[model] = (np.array([c for _, c in rows], dtype=bool), [k for k, _ in rows])
+        out[model] = (np.array([c for *_, c in rows], dtype=bool), [clip for _, clip, _ in rows])
     return out
