@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
-import multiprocessing
 import os
 import platform
 import re
@@ -28,8 +27,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import chdir, contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -325,10 +324,11 @@ def _kernel(work_dir: Path, threads: int | None = None) -> Iterator[str]:
 
 
 def _execute_chapter(
-    staged: str, output: str, parameters: dict[str, Any], kernel_name: str, cwd: str, name: str
+    staged: str, output: str, parameters: dict[str, Any], kernel_name: str, name: str
 ) -> str | None:
-    """Execute one staged chapter into ``output`` (in a worker process of
-    :func:`execute_chapters`); returns the one-line failure, or ``None``."""
+    """Execute one staged chapter into ``output`` with a kernel started in the current working
+    directory (a thread of :func:`execute_chapters`); returns the one-line failure, or ``None``.
+    """
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -339,7 +339,6 @@ def _execute_chapter(
             output,
             parameters=parameters,
             kernel_name=kernel_name,
-            cwd=cwd,
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=False,
@@ -407,20 +406,16 @@ def execute_chapters(
         jobs.append((source, staged, output, values))
     workers = max(1, min(workers, len(jobs)))
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
-    context = multiprocessing.get_context("spawn")
+    # The kernels start in ``cwd``: set once for all threads, since papermill's own ``cwd``
+    # changes the working directory of the whole process for the time of each call.
     with (
         _kernel(staging, threads) as kernel_name,
-        ProcessPoolExecutor(workers, mp_context=context) as pool,
+        chdir(cwd),
+        ThreadPoolExecutor(workers) as pool,
     ):
         futures = [
             pool.submit(
-                _execute_chapter,
-                str(staged),
-                str(output),
-                values,
-                kernel_name,
-                str(cwd),
-                source.name,
+                _execute_chapter, str(staged), str(output), values, kernel_name, source.name
             )
             for source, staged, output, values in jobs
         ]

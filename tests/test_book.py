@@ -257,6 +257,21 @@ def test_failing_cell_names_notebook_and_cell(tmp_path):
     assert not list((tmp_path / "src" / "notebooks").glob("*.ipynb"))
 
 
+def test_chapters_run_side_by_side_in_the_given_directory(tmp_path):
+    """Two chapters at a time, each kernel in ``cwd`` (not the caller's directory), and the
+    caller's working directory unchanged afterwards."""
+    pytest.importorskip("papermill", reason="the book extra is not installed")
+    src = tmp_path / "src"
+    chapters = _throwaway_book(src, body='len(open("marker.txt").read())')
+    (src / "marker.txt").write_text("here")
+    before = Path.cwd()
+    executed = execute_chapters(
+        chapters, tmp_path / "out", tmp_path / "stage", {**PARAMS, "seeds": [0]}, src, False, 2
+    )
+    assert [p.name for p in executed] == ["01_one.ipynb", "02_two.ipynb"]
+    assert Path.cwd() == before
+
+
 @pytest.mark.slow
 def test_throwaway_book_builds_with_warnings_as_errors(tmp_path):
     """Execute two throwaway chapters and build their book with -W, as cmaf book does."""
