@@ -76,7 +76,7 @@ def test_null_difference_is_within_noise_for_most_builds():
     assert verdicts.count("within noise") >= 52
 
 
-def test_ranking_names_the_best_and_groups_the_rest():
+def test_ranking_states_the_top_group_and_the_rest():
     rng = np.random.default_rng(2)
     clips = list(range(600))
     best = _build(rng, 0.9, 600)
@@ -87,8 +87,15 @@ def test_ranking_names_the_best_and_groups_the_rest():
     ranking = claims.rank(samples, n_boot=500)
     assert ranking.best == "late" and ranking.tied == ["cmaf"]
     sentence = ranking.sentence({"cmaf": "CMAF"})
-    assert sentence.startswith(f"late has the highest accuracy ({100 * best.mean():.1f} %)")
-    assert "within noise of it: CMAF" in sentence and "behind it: tfn" in sentence
+    group = f"(the most accurate, at {100 * best.mean():.1f} %, and the models within noise of it)"
+    assert sentence == f"late and CMAF form the top group {group}; behind it: tfn."
+    # Swap which of the two near-equal models is point-best: the stated group is the same.
+    swapped = claims.rank({**samples, "late": (near, clips), "cmaf": (best, clips)}, n_boot=500)
+    assert swapped.best == "cmaf" and set(swapped.tied) == {"late"}
+    assert swapped.sentence({"cmaf": "CMAF"}).startswith("CMAF and late form the top group")
+    # No model within noise of the best: it is ahead of all.
+    alone = claims.rank({"late": (best, clips), "tfn": samples["tfn"]}, n_boot=500)
+    assert alone.sentence() == f"late is ahead of every other model ({100 * best.mean():.1f} %)."
 
 
 def _predictions(path, clips, correct):

@@ -94,16 +94,22 @@ class Ranking:
         return sorted(names, key=lambda n: -self.accuracy[n])
 
     def sentence(self, names: Mapping[str, str] | None = None) -> str:
-        """E.g. "late has the highest accuracy (81.2 %); within noise of it: cmaf, early; behind
-        it: tfn." ``names`` maps model keys to display names."""
+        """The top group and the rest, e.g. "late, CMAF and early form the top group (the most
+        accurate, at 81.2 %, and the models within noise of it); behind it: TFN." (by accuracy),
+        or "late is ahead of every other model (81.2 %)." when no interval to it contains zero.
+        The group, not the point-best model, is the finding: which member leads moves with
+        noise. ``names`` maps model keys to display names."""
         show = (lambda n: names.get(n, n)) if names else (lambda n: n)
-        top = f"{show(self.best)} has the highest accuracy ({100 * self.accuracy[self.best]:.1f} %)"
+        accuracy = f"{100 * self.accuracy[self.best]:.1f} %"
+        if not self.tied:
+            return f"{show(self.best)} is ahead of every other model ({accuracy})."
+        top = [show(n) for n in [self.best, *self.tied]]
         behind = sorted(set(self.differences) - set(self.tied), key=lambda n: -self.accuracy[n])
-        parts = [top]
-        for label, group in (("within noise of it", self.tied), ("behind it", behind)):
-            if group:
-                parts.append(f"{label}: " + ", ".join(show(n) for n in group))
-        return "; ".join(parts) + "."
+        text = (
+            f"{', '.join(top[:-1])} and {top[-1]} form the top group (the most accurate, at "
+            f"{accuracy}, and the models within noise of it)"
+        )
+        return text + ("; behind it: " + ", ".join(map(show, behind)) if behind else "") + "."
 
 
 def rank(
