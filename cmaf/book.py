@@ -39,7 +39,7 @@ from cmaf.data.cache import prepare
 from cmaf.data.records import DataError
 from cmaf.data.synth import SynthError, synthesize
 from cmaf.experiments import BOOK_PLANS, compare, frozen, speech
-from cmaf.experiments.protocols import ProtocolRun, ensure_run
+from cmaf.experiments.protocols import ProtocolRun, ensure_runs
 from cmaf.layout import BookRuns
 from cmaf.training.checkpoint import atomic_write_text
 from cmaf.training.config import ExperimentConfig, load_config
@@ -242,28 +242,31 @@ def train_runs(
     progress: bool,
 ) -> list[Path]:
     """Stage ``train``: every (seed, model) run into ``RUNS_ROOT/train/<model>-seed<S>``,
-    reusing finished runs and resuming others; returns them seed by seed in :data:`MODELS`
-    order."""
-    run_dirs = []
+    reusing finished runs and resuming others, two at a time on the CPU
+    (:func:`cmaf.experiments.protocols.ensure_runs`); returns them seed by seed in
+    :data:`MODELS` order."""
+    jobs = []
     for seed in seeds:
         for model in MODELS:
             run_dir = runs.run(model, seed)
-            run_dirs.append(run_dir)
             # The comparison's random-split run of this seed (its own split), so the compare
             # stage reuses it rather than training it again.
             config = train_config(profile, dataset, num_classes, model, seed)
             try:
                 config.validate()
-                ensure_run(
-                    config,
-                    cache_dir,
-                    run_dir,
-                    progress=progress,
-                    log=lambda message: _log(progress, f"train {message}"),
-                )
-            except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
+            except ValueError as exc:
                 raise BookError(f"train {run_dir.name}: {exc}") from exc
-    return run_dirs
+            jobs.append((config, run_dir))
+    try:
+        return ensure_runs(
+            jobs,
+            cache_dir,
+            parallel=2,
+            progress=progress,
+            log=lambda message: _log(progress, f"train {message}"),
+        )
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
+        raise BookError(f"train: {exc}") from exc
 
 
 def compare_runs(
