@@ -25,8 +25,13 @@ Cases on every machine (CPU, float32):
   before it took the speech profile's ``64 x 128``. The two are timed alternately, step by
   step, so load on the machine hits both alike.
 
-Ratios printed: ``cached / frames``, ``NHWC / NCHW`` and ``PROFILE / PROFILE, paper log-Mel``
-(the training-throughput gain of the ``cpu`` profile's log-Mel deviation).
+* ``PROFILE, glibc defaults`` and ``PROFILE, freed memory kept``: the ``cached`` case in fresh
+  processes, alternating, without and with ``cmaf.training.loop.keep_freed_memory`` (which
+  ``train`` calls); the median of three processes each.
+
+Ratios printed: ``cached / frames``, ``NHWC / NCHW``, ``PROFILE / PROFILE, paper log-Mel``
+(the training-throughput gain of the ``cpu`` profile's log-Mel deviation) and ``freed memory
+kept / glibc defaults``.
 
 On a CUDA device, and printed only when measured there: the paper profile's network
 (90 frames of 224 px, backbone fine-tuned, as the paper trains it) in float32 against bf16
@@ -37,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import platform
 import statistics
 import time
@@ -182,6 +188,36 @@ def paper_log_mel(cfg):
     return cfg
 
 
+def _allocator_child(profile: str, batch: int, repeat: int, kept: bool) -> float:
+    from cmaf.training.config import load_config
+    from cmaf.training.loop import keep_freed_memory
+
+    if kept:
+        keep_freed_memory()
+    cfg = load_config(profile).model
+    device = torch.device("cpu")
+    model, optimizer = _build(cfg, device)
+    step = model_step(model, optimizer, _batch(cfg, batch, device, True))
+    return batch / _time_steps(step, device, repeat)
+
+
+#: The two allocator settings of :func:`allocator_rates`: does the process keep freed memory?
+ALLOCATOR_CASES = {"glibc defaults": False, "freed memory kept": True}
+
+
+def allocator_rates(profile: str, batch: int, repeat: int, rounds: int) -> dict[str, float]:
+    """Clips/s of the ``cached`` step with glibc's defaults and with freed memory kept mapped
+    (``keep_freed_memory``, as ``train`` does): each in a fresh process, the two alternating
+    for ``rounds`` rounds; the median of each."""
+    context = multiprocessing.get_context("spawn")
+    rates: dict[str, list[float]] = {name: [] for name in ALLOCATOR_CASES}
+    with context.Pool(1, maxtasksperchild=1) as pool:
+        for _ in range(rounds):
+            for name, kept in ALLOCATOR_CASES.items():
+                rates[name].append(pool.apply(_allocator_child, (profile, batch, repeat, kept)))
+    return {f"{profile}, {name}": statistics.median(v) for name, v in rates.items()}
+
+
 def run_cpu(profile: str, batch: int, repeat: int) -> dict[str, float]:
     from cmaf.training.config import load_config
 
@@ -204,10 +240,16 @@ def run_cpu(profile: str, batch: int, repeat: int) -> dict[str, float]:
     for name, seconds in _time_alternating(steps, device, repeat).items():
         rates[name] = batch / seconds
         print(f"cpu {profile} {name:<8}: {rates[name]:8.1f} clips/s (batch {batch}, alternating)")
+    rounds = 1 if profile == "smoke" else 3
+    for name, rate in allocator_rates(profile, batch, repeat, rounds).items():
+        rates[name] = rate
+        print(f"cpu {name}: {rate:8.1f} clips/s (batch {batch}, fresh processes, {rounds} each)")
     print(f"ratio cached / frames : {rates['cached'] / rates['frames']:.2f}")
     gain = rates[profile] / rates[f"{profile}, paper log-Mel"]
     print(f"ratio {profile} / {profile}, paper log-Mel (the log-Mel deviation; goal 2): {gain:.2f}")
     print(f"ratio NHWC / NCHW (audio encoder): {rates['audio NHWC'] / rates['audio NCHW']:.2f}")
+    kept = rates[f"{profile}, freed memory kept"] / rates[f"{profile}, glibc defaults"]
+    print(f"ratio freed memory kept / glibc defaults (training step): {kept:.2f}")
     return rates
 
 

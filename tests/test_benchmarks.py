@@ -61,6 +61,7 @@ def test_run_quick_reports_every_ratio(tmp_path):
     if (BENCHMARKS / "prepare.py").exists():
         assert "prepare (ok" in out
     assert "ratio cached / frames" in out and "ratio NHWC / NCHW" in out  # training.py
+    assert "ratio freed memory kept / glibc defaults" in out
     assert "training (ok" in out
     assert "slowest stage: train" in out and "book_stages (ok" in out
     assert (tmp_path / "results.json").exists()
